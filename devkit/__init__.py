@@ -1,0 +1,1 @@
+"""Development kit: synthetic camera footage and loopback stream servers for tests."""

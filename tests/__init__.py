@@ -1,0 +1,1 @@
+"""HearthCam tests."""

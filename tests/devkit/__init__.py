@@ -1,0 +1,1 @@
+"""Tests of the development kit: footage generator and loopback stream servers."""

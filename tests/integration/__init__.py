@@ -1,0 +1,1 @@
+"""Tests inside a real Home Assistant (pytest-homeassistant-custom-component)."""

@@ -1,0 +1,26 @@
+"""Home Assistant fixtures for HearthCam."""
+
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+# Importing our package before the hass fixture runs is what lets HA's loader find it.
+from custom_components.hearthcam.const import CONF_STREAM_URL, DOMAIN
+from custom_components.hearthcam.engine.urls import stream_identity
+
+TEST_STREAM_URL = "rtsp://viewer:hunter2@192.0.2.10:554/stream1"
+
+
+@pytest.fixture(autouse=True)
+def auto_enable_custom_integrations(enable_custom_integrations: None) -> None:
+    """Let Home Assistant load integrations from custom_components/."""
+
+
+@pytest.fixture
+def mock_config_entry() -> MockConfigEntry:
+    """A camera entry as the config flow creates it."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="Front door",
+        data={CONF_STREAM_URL: TEST_STREAM_URL},
+        unique_id=stream_identity(TEST_STREAM_URL),
+    )

@@ -1,0 +1,101 @@
+"""Manifest, HACS metadata, translations and brand files as Home Assistant and HACS read them."""
+
+import json
+from pathlib import Path
+import re
+import struct
+
+from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
+
+ROOT = Path(__file__).parents[1]
+INTEGRATION = ROOT / "custom_components" / "hearthcam"
+# hacs.json is validated with PREVENT_EXTRA: any other key fails HACS validation.
+HACS_KEYS = {
+    "name",
+    "content_in_root",
+    "country",
+    "filename",
+    "hacs",
+    "hide_default_branch",
+    "homeassistant",
+    "persistent_directory",
+    "render_readme",
+    "zip_release",
+}
+
+
+def _json(path: Path) -> dict[str, object]:
+    data = json.loads(path.read_text())
+    assert isinstance(data, dict)
+    return data
+
+
+def test_manifest_is_valid_for_hassfest_and_hacs() -> None:
+    """Domain matches the folder, keys sorted as hassfest wants, HACS's required keys present."""
+    manifest = _json(INTEGRATION / "manifest.json")
+    keys = list(manifest)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert manifest["domain"] == INTEGRATION.name
+    for key in ("codeowners", "documentation", "issue_tracker", "version", "iot_class"):
+        assert manifest[key], key
+    version = AwesomeVersion(str(manifest["version"]))
+    assert version.strategy is not AwesomeVersionStrategy.UNKNOWN
+    assert manifest["config_flow"] is True
+    assert (INTEGRATION / "config_flow.py").is_file()
+
+
+def test_manifest_requirements_accept_home_assistant_pins() -> None:
+    """A requirement that conflicts with HA's own pins would fail to install for users."""
+    manifest = _json(INTEGRATION / "manifest.json")
+    requirements = manifest["requirements"]
+    assert isinstance(requirements, list)
+    for requirement in requirements:
+        assert re.fullmatch(r"(av|numpy)>=[0-9.]+", requirement), requirement
+
+
+def test_hacs_json_only_has_keys_hacs_accepts() -> None:
+    """HACS rejects unknown keys; the minimum HA version is our floor."""
+    hacs = _json(ROOT / "hacs.json")
+    assert set(hacs) <= HACS_KEYS
+    assert hacs["name"] == "HearthCam"
+    assert hacs["homeassistant"] == "2026.10.0"
+
+
+def test_translations_match_strings() -> None:
+    """translations/en.json is what users see; it must carry every string of strings.json."""
+    assert _json(INTEGRATION / "translations" / "en.json") == _json(INTEGRATION / "strings.json")
+
+
+def test_brand_images_are_pngs_of_the_right_size() -> None:
+    """HA serves brand/ from the integration; icons are square, logos landscape."""
+    expected = {"icon.png": (256, 256), "icon@2x.png": (512, 512)}
+    for name, size in expected.items():
+        assert _png_size(INTEGRATION / "brand" / name) == size, name
+    width, height = _png_size(INTEGRATION / "brand" / "logo.png")
+    assert 128 <= height <= 256
+    assert width >= height
+
+
+def _png_size(path: Path) -> tuple[int, int]:
+    header = path.read_bytes()[:24]
+    assert header[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    width, height = struct.unpack(">II", header[16:24])
+    return width, height
+
+
+def test_every_key_the_code_uses_has_an_english_string() -> None:
+    """A key without a string shows users a raw key instead of a sentence."""
+    strings = _json(INTEGRATION / "translations" / "en.json")
+    config, exception_strings = strings["config"], strings["exceptions"]
+    assert isinstance(config, dict)
+    assert isinstance(exception_strings, dict)
+    code = "\n".join(p.read_text() for p in INTEGRATION.rglob("*.py"))
+
+    form_errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', code))
+    aborts = set(re.findall(r'(?:abort|reason)="(\w+)"', code)) | {"already_configured"}
+    exceptions = set(re.findall(r'translation_key="(\w+)"', code))
+    assert form_errors, "the pattern no longer finds the config flow's errors"
+    assert form_errors <= set(config["error"])
+    assert aborts <= set(config["abort"])
+    assert exceptions <= set(exception_strings)
