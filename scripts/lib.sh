@@ -93,10 +93,24 @@ hc_run_in_root() {
     [ "$rel" = "$PWD" ] && rel=""
     local -a vars
     mapfile -t vars < <(hc_passthrough_env)
-    unshare --mount --pid --fork --kill-child --propagation private -- \
+    # With HC_PRIVATE_NET=1 the command also gets its own network namespace with only a loopback
+    # interface: test servers (live555 has fixed ports) cannot clash with another run or with a
+    # development instance, and nothing can reach the outside world.
+    local -a netns=()
+    if [ "${HC_PRIVATE_NET:-0}" = 1 ] && command -v ip >/dev/null 2>&1; then netns=(--net); fi
+    HC_NETNS=${#netns[@]} unshare --mount --pid --fork --kill-child --propagation private "${netns[@]}" -- \
         /bin/sh -c '
             set -e
             root=$1; repo=$2; rel=$3; shift 3
+            if [ "$HC_NETNS" = 1 ]; then
+                # Loopback, plus one documentation-range address on a veth pair that leads
+                # nowhere: live555 only prints its URL banner when it sees a non-loopback address.
+                ip link set lo up
+                ip link add hc0 type veth peer name hc1
+                ip addr add 192.0.2.2/24 dev hc0
+                ip link set hc1 up
+                ip link set hc0 up
+            fi
             mkdir -p "$root/src"
             mount --bind "$repo" "$root/src"
             mount -t proc proc "$root/proc"
