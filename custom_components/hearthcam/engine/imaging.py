@@ -1,0 +1,42 @@
+"""Still images: JPEG encoding of decoded frames and of numpy arrays, with FFmpeg only."""
+
+from fractions import Fraction
+
+import av
+from av.video.frame import VideoFrame
+import numpy as np
+
+# FFmpeg's MJPEG quantiser scale: 2 is near-lossless, 31 worst; 4 keeps thumbnails small and sharp.
+_JPEG_QSCALE = 4
+
+
+def _even(value: float) -> int:
+    return max(2, int(value) // 2 * 2)
+
+
+def encode_jpeg(frame: VideoFrame, max_width: int | None = None) -> bytes:
+    """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels."""
+    width, height = float(frame.width), float(frame.height)
+    if max_width is not None and width > max_width:
+        width, height = float(max_width), height * max_width / width
+    scaled = frame.reformat(width=_even(width), height=_even(height), format="yuvj420p")
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width = scaled.width
+    codec.height = scaled.height
+    codec.pix_fmt = "yuvj420p"
+    codec.time_base = Fraction(1, 25)  # required by the encoder, irrelevant for one image
+    # Pinning the quantiser range gives constant quality; the default is a bitrate target.
+    codec.options = {"qmin": str(_JPEG_QSCALE), "qmax": str(_JPEG_QSCALE)}
+    scaled.pts = None
+    packets = codec.encode(scaled) + codec.encode(None)
+    return b"".join(bytes(packet) for packet in packets)
+
+
+def encode_array_jpeg(image: np.ndarray, max_width: int | None = None) -> bytes:
+    """Encode an H x W grey or H x W x 3 RGB uint8 array as JPEG."""
+    if image.dtype != np.uint8 or image.ndim not in (2, 3):
+        msg = "expected a uint8 grey (H x W) or RGB (H x W x 3) array"
+        raise ValueError(msg)
+    layout = "gray" if image.ndim == 2 else "rgb24"  # noqa: PLR2004 - array rank
+    frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format=layout)
+    return encode_jpeg(frame, max_width)
