@@ -37,9 +37,11 @@ def open_fragmented_mp4(
     if video_codec not in COPYABLE_VIDEO_CODECS:
         msg = f"cannot stream-copy {video_codec} into MP4"
         raise ValueError(msg)
-    container = av.open(
-        str(path), mode="w", format="mp4", options={"movflags": FRAGMENTED_MOVFLAGS}
-    )
+    # flush_packets hands each finished fragment to the OS at once. Without it up to 32 KiB
+    # (the moov box and, at low bitrates, whole fragments) wait in FFmpeg's buffer, and a
+    # killed process leaves a file that cannot even be opened.
+    options = {"movflags": FRAGMENTED_MOVFLAGS, "flush_packets": "1"}
+    container = av.open(str(path), mode="w", format="mp4", options=options)
     try:
         video = container.add_stream_from_template(video_template)
         if video_codec == "hevc":
