@@ -420,6 +420,8 @@ class StreamSource:
         thread = self._thread
         if thread is None:
             return True
+        if thread.ident is None:
+            return False  # open() on another thread is just starting it
         if thread is not threading.current_thread():
             thread.join(timeout_s)
         return not thread.is_alive()
