@@ -11,7 +11,8 @@ import threading
 import av
 import numpy as np
 
-from custom_components.hearthcam.engine.clips import ClipInfo, ClipStore
+from custom_components.hearthcam.engine.clip_info import ClipInfo
+from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger, RecordedClip
 from custom_components.hearthcam.engine.mp4 import open_fragmented_mp4
 

@@ -17,17 +17,15 @@ import time
 import numpy as np
 import pytest
 
+from custom_components.hearthcam.engine.clip_info import SIDECAR_SCHEMA, ClipFile, ClipInfo
 from custom_components.hearthcam.engine.clips import (
     REBUILT_NOTE,
     RECOVERED_NOTE,
-    SIDECAR_SCHEMA,
-    ClipFile,
-    ClipInfo,
-    ClipInUseError,
     ClipStore,
     RetentionPolicy,
 )
 from custom_components.hearthcam.engine.errors import (
+    ClipInUseError,
     ClipNotFoundError,
     InvalidClipIdError,
     StorageError,

@@ -24,12 +24,8 @@ from custom_components.hearthcam.engine.errors import (
     StreamErrorKind,
 )
 from custom_components.hearthcam.engine.model import ClipTrigger, RecordedClip
-from custom_components.hearthcam.engine.recorder import (
-    MIB,
-    PacketRing,
-    Recorder,
-    RecorderOptions,
-)
+from custom_components.hearthcam.engine.packet_ring import PacketRing
+from custom_components.hearthcam.engine.recorder import MIB, Recorder, RecorderOptions
 from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer
 from devkit.live555 import Live555Server

@@ -8,7 +8,8 @@ from pathlib import Path
 import threading
 import time
 
-from custom_components.hearthcam.engine.clips import ClipInfo, ClipStore
+from custom_components.hearthcam.engine.clip_info import ClipInfo
+from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.errors import StorageError, StreamError
 from custom_components.hearthcam.engine.motion import MotionResult
 from custom_components.hearthcam.engine.recorder import RecorderOptions

@@ -44,3 +44,7 @@ class InvalidClipIdError(EngineError):
 
 class ClipNotFoundError(EngineError):
     """A well-formed clip id with no clip behind it."""
+
+
+class ClipInUseError(EngineError):
+    """The clip is being recorded or is held (e.g. an export is being built from it)."""

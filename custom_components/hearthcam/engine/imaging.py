@@ -1,11 +1,14 @@
 """Still images: JPEG encoding of decoded frames and of numpy arrays, with FFmpeg only."""
 
 from fractions import Fraction
+from typing import Final
 
 import av
 from av.video.frame import VideoFrame
 import numpy as np
 
+# Clip thumbnails (recorded, recovered and rebuilt alike): wide enough for a media browser tile.
+THUMBNAIL_MAX_WIDTH: Final = 480
 # FFmpeg's MJPEG quantiser scale: 2 is near-lossless, 31 worst; 4 keeps thumbnails small and sharp.
 _JPEG_QSCALE = 4
 

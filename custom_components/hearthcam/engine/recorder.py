@@ -1,64 +1,33 @@
-"""Pre-roll packet ring and clip recorder: camera packets into fragmented MP4 clips."""
+"""Clip recorder: camera packets, with pre-roll from a PacketRing, into fragmented MP4 clips."""
 
-from collections import deque
 from collections.abc import Callable
 import contextlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 import errno
-from fractions import Fraction
 import math
 from pathlib import Path
-import struct
 from typing import Any, Final
 
 import av
 from av.audio.stream import AudioStream
-from av.codec.context import CodecContext
 from av.packet import Packet
-from av.rational import AVRational
-from av.video.codeccontext import VideoCodecContext
-from av.video.reformatter import VideoReformatter
 from av.video.stream import VideoStream
 
-from .errors import StorageError, StorageFullError, StreamError, StreamErrorKind
-from .imaging import encode_jpeg
+from .clip_writer import WRITE_ERRORS, ClipWriter, open_output
+from .errors import StorageError, StorageFullError
+from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .model import ClipTrigger, RecordedClip
-from .mp4 import (
-    COPYABLE_AUDIO_CODECS,
-    COPYABLE_VIDEO_CODECS,
-    FRAGMENTED_MOVFLAGS,
-    Mp4Output,
-    open_fragmented_mp4,
-)
+from .mp4 import adts_audio_config
+from .packet_ring import PacketRing
+from .recording_input import RecordingInput
+from .timestamps import EPSILON_S, MAX_BACKWARD_JUMP_S, MAX_FORWARD_JUMP_S
 
 MIB: Final = 1024 * 1024
-THUMBNAIL_MAX_WIDTH: Final = 480
-# Browsers cannot play MJPEG in MP4, so it is the one input that is re-encoded (to H.264).
-TRANSCODED_VIDEO_CODECS: Final = frozenset({"mjpeg"})
-
-# MP4 track timescales are at least 8 kHz (video >= 10 kHz, audio = sample rate), so a
-# corrected dts that is 1/8000 s past the previous one stays distinct after the muxer rescales.
-_MIN_DTS_STEP_HZ: Final = 8000
-# A first packet without dts gets one this many steps before its pts: H.264 and HEVC reorder
-# at most 16 frames, so the real dts that follow are always later.
-_MISSING_DTS_LEAD: Final = 16
-# Larger jumps of the video clock are a new timeline (camera restarted its clock, or a
-# reconnect nobody reported), not a stall or B-frame reordering.
-_MAX_BACKWARD_JUMP_S: Final = 2.0
-_MAX_FORWARD_JUMP_S: Final = 60.0
 # After a storage failure, an ongoing recording retries this much stream time later (a new
 # trigger retries at once); a full disk must not cost a file and an error per keyframe.
 _RETRY_AFTER_ERROR_S: Final = 10.0
 _FULL_ERRNOS: Final = frozenset({errno.ENOSPC, errno.EDQUOT})
-_FALLBACK_FPS: Final = 15
-# Times are ticks times a float time base: a frame exactly at a deadline may come out a hair
-# early or late, and must count as at it.
-_EPSILON_S: Final = 1e-6
-# Errors of writing a clip: OSError for files, FFmpegError for what the muxer reports.
-_WRITE_ERRORS: Final = (OSError, av.FFmpegError)
-_BOX_HEADER = struct.Struct(">I4s")
-_LARGE_BOX_SIZE = struct.Struct(">Q")
 
 
 def _utc_now() -> datetime:
@@ -87,493 +56,6 @@ class RecorderOptions:
         if self.max_buffer_bytes < 1:
             msg = f"max_buffer_bytes must be positive, got {self.max_buffer_bytes!r}"
             raise ValueError(msg)
-
-
-class _Gop:
-    """A video keyframe and every packet after it up to the next keyframe."""
-
-    __slots__ = ("nbytes", "packets", "time")
-
-    def __init__(self, time: float) -> None:
-        self.time = time
-        self.packets: list[Packet[Any]] = []
-        self.nbytes = 0
-
-
-class PacketRing:
-    """The last pre_roll_s of demuxed packets, always from a video keyframe, capped in bytes.
-
-    It keeps everything from the newest video keyframe at or before (latest time - pre_roll_s),
-    so a clip can start there; when over max_bytes it drops the oldest whole GOPs (even the
-    only one, then it waits for the next keyframe). Packets are kept, never modified.
-    """
-
-    def __init__(self, pre_roll_s: float, max_bytes: int) -> None:
-        self._pre_roll_s = pre_roll_s
-        self._max_bytes = max_bytes
-        self._gops: deque[_Gop] = deque()
-        self._nbytes = 0
-        self._count = 0
-        self._latest = -math.inf
-
-    def add(self, packet: Packet[Any], video_time: float | None) -> None:
-        """Append a packet; video_time is its time in seconds for video, None for audio."""
-        gops = self._gops
-        if video_time is not None:
-            if packet.is_keyframe:
-                if video_time < self._latest - _MAX_BACKWARD_JUMP_S:
-                    self.clear()  # The clock restarted: the old packets are another timeline.
-                gops.append(_Gop(video_time))
-            self._latest = max(self._latest, video_time)
-        if not gops:
-            return  # Nothing before the first keyframe can start a clip.
-        size = packet.size
-        gop = gops[-1]
-        gop.packets.append(packet)
-        gop.nbytes += size
-        self._nbytes += size
-        self._count += 1
-        cutoff = self._latest - self._pre_roll_s + _EPSILON_S
-        while len(gops) > 1 and gops[1].time <= cutoff:
-            self._drop_oldest()
-        while self._nbytes > self._max_bytes:
-            self._drop_oldest()
-
-    def _drop_oldest(self) -> None:
-        gop = self._gops.popleft()
-        self._nbytes -= gop.nbytes
-        self._count -= len(gop.packets)
-
-    def snapshot(self, since: float | None = None) -> list[Packet[Any]]:
-        """Packets from the newest keyframe at or before `since` (default: all kept) on."""
-        gops = self._gops
-        first = 0
-        if since is not None:
-            while first + 1 < len(gops) and gops[first + 1].time <= since + _EPSILON_S:
-                first += 1
-        return [
-            packet for index, gop in enumerate(gops) if index >= first for packet in gop.packets
-        ]
-
-    def clear(self) -> None:
-        """Forget everything (the stream restarted)."""
-        self._gops.clear()
-        self._nbytes = 0
-        self._count = 0
-        self._latest = -math.inf
-
-    @property
-    def nbytes(self) -> int:
-        """Bytes of packet data held."""
-        return self._nbytes
-
-    @property
-    def start_time(self) -> float | None:
-        """Time of the oldest keyframe held, if any."""
-        return self._gops[0].time if self._gops else None
-
-    def __len__(self) -> int:
-        return self._count
-
-
-class _Track:
-    """Timestamps of one stream in a clip: dts filled in and made strictly increasing."""
-
-    __slots__ = ("last", "origin", "repaired", "step")
-
-    def __init__(self, time_base: Fraction) -> None:
-        # The smallest dts increment that survives the muxer's rescaling, in input ticks.
-        self.step = max(
-            1, math.ceil(time_base.denominator / (time_base.numerator * _MIN_DTS_STEP_HZ))
-        )
-        self.origin: int | None = None  # input dts that becomes 0 in the clip
-        self.last: int | None = None
-        self.repaired = 0  # packets whose dts was missing or out of order
-
-    def stamp(self, pts: int | None, dts: int | None) -> tuple[int, int] | None:
-        """Return corrected absolute (pts, dts), or None for a packet to leave out."""
-        last = self.last
-        if dts is None or (last is not None and dts < last + self.step):
-            self.repaired += 1
-        if dts is None:
-            # Demuxers leave dts unset on the first packets of B-frame streams (Matroska) and
-            # on packets without any time; put them just after the previous one.
-            if last is not None:
-                dts = last + self.step
-            elif pts is not None:
-                dts = pts - _MISSING_DTS_LEAD * self.step
-            else:
-                return None
-        elif last is not None and dts < last + self.step:
-            dts = last + self.step  # FFmpeg refuses dts that do not increase.
-        if self.origin is None:
-            self.origin = dts
-        elif dts < self.origin:
-            return None  # Audio from before the clip's first video frame.
-        if pts is None or pts < dts:
-            pts = dts
-        self.last = dts
-        return pts, dts
-
-
-def _fraction(value: AVRational | Fraction | None) -> Fraction | None:
-    """PyAV's rationals as Fraction; None for unknown (0/0 or missing) ones."""
-    if not value or not value.denominator:
-        return None
-    return Fraction(value.numerator, value.denominator)
-
-
-@dataclass(slots=True)
-class _Input:
-    """What the recorder knows about the input streams it records."""
-
-    video: VideoStream
-    audio: AudioStream | None  # None when there is no audio or it cannot be recorded
-    # Kept apart from the stream, which cannot be read once its container is closed.
-    codec: str
-    extradata: bytes | None
-    video_index: int
-    audio_index: int  # -1 when audio is not recorded
-    video_time_base: Fraction
-    video_tick: float  # seconds per video time base unit
-    audio_time_base: Fraction
-    frame_rate: Fraction
-    frame_s: float  # one frame's duration, for packets that do not say
-    transcode: bool
-    width: int
-    height: int
-    notes: tuple[str, ...]
-    adts: bool  # AAC with ADTS headers (MPEG-TS): they are stripped for MP4
-    audio_config: bytes | None = None  # AudioSpecificConfig of ADTS audio, once learned
-
-    @classmethod
-    def of(cls, video: VideoStream, audio: AudioStream | None) -> _Input:
-        """Check the streams and derive what recording them needs."""
-        codec = video.codec_context.name
-        if codec not in COPYABLE_VIDEO_CODECS | TRANSCODED_VIDEO_CODECS:
-            detail = f"cannot record {codec} video: only H.264, HEVC and MJPEG are supported"
-            raise StreamError(StreamErrorKind.UNSUPPORTED_CODEC, detail)
-        video_time_base = _fraction(video.time_base)
-        width, height = video.codec_context.width, video.codec_context.height
-        if video_time_base is None or not width or not height:
-            raise StreamError(StreamErrorKind.INVALID_DATA, "the video has no time base or size")
-        transcode = codec in TRANSCODED_VIDEO_CODECS
-        notes = [f"re-encoded from {codec} to h264"] if transcode else []
-        if transcode:  # libx264 with yuv420p needs even sizes
-            width, height = width // 2 * 2, height // 2 * 2
-        audio_time_base = None if audio is None else _fraction(audio.time_base)
-        if audio is not None and (
-            audio.codec_context.name not in COPYABLE_AUDIO_CODECS or audio_time_base is None
-        ):
-            notes.append(f"audio not recorded: {audio.codec_context.name} is not AAC")
-            audio = None
-        rate = _fraction(video.guessed_rate) or _fraction(video.average_rate)
-        return cls(
-            video=video,
-            audio=audio,
-            codec=codec,
-            extradata=video.codec_context.extradata,
-            video_index=video.index,
-            audio_index=-1 if audio is None else audio.index,
-            video_time_base=video_time_base,
-            video_tick=float(video_time_base),
-            audio_time_base=audio_time_base or Fraction(1),
-            frame_rate=rate or Fraction(_FALLBACK_FPS),
-            frame_s=1 / float(rate or _FALLBACK_FPS),
-            transcode=transcode,
-            width=width,
-            height=height,
-            notes=tuple(notes),
-            adts=audio is not None and not audio.codec_context.extradata,
-        )
-
-
-def _share(data: Packet[Any] | memoryview) -> Packet[Any]:
-    """Return a new packet over the same bytes (no copy), for its own stream and times."""
-    return av.Packet(data)  # type: ignore[arg-type] # PyAV takes any buffer; stubs say bytes
-
-
-def _adts_header_size(data: memoryview) -> int:
-    """Length of the ADTS header at the start of data, or 0 if there is none."""
-    if len(data) < 9 or data[0] != 0xFF or data[1] & 0xF0 != 0xF0:  # noqa: PLR2004 - ADTS
-        return 0
-    return 7 if data[1] & 1 else 9  # 9 when a CRC follows (protection_absent = 0)
-
-
-def _adts_audio_config(data: memoryview) -> bytes | None:
-    """Return the MP4 AudioSpecificConfig that an ADTS header describes (ISO 14496-3)."""
-    if not _adts_header_size(data):
-        return None
-    profile, rate_index = data[2] >> 6, (data[2] >> 2) & 0x0F
-    channels = (data[2] & 1) << 2 | data[3] >> 6
-    if channels == 0:
-        return None  # channel layout in a PCE inside the stream: not handled
-    return ((profile + 1) << 11 | rate_index << 7 | channels << 3).to_bytes(2, "big")
-
-
-def _decoder(source: _Input) -> VideoCodecContext:
-    """Return a decoder of the input video of its own (the worker's is busy with detection)."""
-    decoder = CodecContext.create(source.codec, "r")
-    if not isinstance(decoder, VideoCodecContext):
-        msg = f"{source.codec} is not a video codec"
-        raise TypeError(msg)
-    if source.extradata:
-        decoder.extradata = source.extradata
-    return decoder
-
-
-class _Reencoder:
-    """MJPEG frames in, H.264 packets out: browsers cannot play MJPEG."""
-
-    def __init__(self, source: _Input, video: VideoStream) -> None:
-        self._decoder = _decoder(source)
-        self.damaged = 0  # frames left out because they did not decode
-        self._reformatter = VideoReformatter()  # keeps its scaler between frames
-        self._source = source
-        self._video = video
-
-    def encode(self, packet: Packet[Any], pts: int) -> list[Packet[VideoStream]]:
-        """Decode a packet and encode its frame at pts (clip time); [] for a damaged one."""
-        try:
-            frames = self._decoder.decode(packet)
-        except av.FFmpegError:
-            self.damaged += 1  # A damaged JPEG: leave it out, the next one is whole again.
-            return []
-        source = self._source
-        packets: list[Packet[VideoStream]] = []
-        for frame in frames:
-            image = self._reformatter.reformat(
-                frame, width=source.width, height=source.height, format="yuv420p"
-            )
-            image.pts, image.time_base = pts, source.video_time_base
-            packets += self._video.encode(image)
-        return packets
-
-    def flush(self) -> list[Packet[VideoStream]]:
-        """Packets the encoder still holds."""
-        return self._video.encode(None)
-
-
-def _open_h264_mp4(path: Path, source: _Input, audio: AudioStream | None) -> Mp4Output:
-    """Open a fragmented MP4 with a libx264 video encoder, for re-encoded sources."""
-    # flush_packets: each finished fragment goes to the OS at once, for crash safety.
-    options = {"movflags": FRAGMENTED_MOVFLAGS, "flush_packets": "1"}
-    container = av.open(str(path), mode="w", format="mp4", options=options)
-    try:
-        rate = source.frame_rate
-        # A keyframe a second: each starts a fragment, which is what survives a crash.
-        gop = max(1, round(rate))
-        # zerolatency: frames come out as they go in, so x264 holds no queue of raw frames.
-        x264 = {"preset": "fast", "tune": "zerolatency", "x264-params": f"keyint={gop}"}
-        video = container.add_stream("libx264", rate=rate, options=x264)
-        video.width, video.height, video.pix_fmt = source.width, source.height, "yuv420p"
-        video.codec_context.time_base = source.video_time_base
-        audio_out = container.add_stream_from_template(audio) if audio is not None else None
-    except BaseException:
-        container.close()
-        raise
-    return Mp4Output(container=container, video=video, audio=audio_out)
-
-
-def _open_output(path: Path, source: _Input) -> tuple[Mp4Output, _Reencoder | None, list[str]]:
-    """Open a clip file for the input streams; also return notes about what is left out."""
-    audio, notes = source.audio, []
-    if audio is not None and source.adts and source.audio_config is None:
-        notes.append("audio not recorded: its format was not known yet")
-        audio = None
-    if not source.transcode:
-        output, reencoder = open_fragmented_mp4(path, source.video, audio), None
-    else:
-        output = _open_h264_mp4(path, source, audio)
-        reencoder = _Reencoder(source, output.video)
-    if output.audio is not None and source.adts:
-        # ADTS headers are stripped per packet; MP4 wants their content once, as extradata.
-        output.audio.codec_context.extradata = source.audio_config
-    return output, reencoder, notes
-
-
-class _Clip:
-    """One clip being written: its file, timestamps, and what its RecordedClip will say."""
-
-    def __init__(
-        self,
-        path: Path,
-        opened: tuple[Mp4Output, _Reencoder | None, list[str]],
-        *,
-        source: _Input,
-        trigger: ClipTrigger,
-        first_time: float,
-        start: datetime,
-        onset: float | None,
-    ) -> None:
-        self.path = path
-        self.output, self._reencoder, notes = opened
-        self.source = source
-        self.trigger = trigger
-        self.first_time = first_time  # stream time of the first video packet
-        self.end_time = first_time
-        self.start = start
-        self.onset = onset
-        self.notes = [*source.notes, *notes]
-        self.video = _Track(source.video_time_base)
-        self.audio = _Track(source.audio_time_base)
-        self._adts = self.output.audio is not None and source.adts
-        self.fragment_times: list[float] = []  # each output keyframe starts an MP4 fragment
-        self.thumbnail_packet: Packet[Any] | None = None
-        self._thumbnail_time = first_time if onset is None else onset
-        self._thumbnail_found = False
-
-    def mark_motion(self, onset: float) -> None:
-        """Motion began during this clip: the thumbnail moves to it."""
-        if self.onset is None:
-            self.onset = self._thumbnail_time = onset
-            self._thumbnail_found = False
-
-    def write_video(self, packet: Packet[Any]) -> None:
-        """Write a video packet (may raise OSError or av.FFmpegError)."""
-        track = self.video
-        stamped = track.stamp(packet.pts, packet.dts)
-        if stamped is None:
-            return
-        pts, dts = stamped
-        origin = track.origin or 0
-        tick = self.source.video_tick
-        time = pts * tick
-        duration = packet.duration
-        self.end_time = max(
-            self.end_time, time + (duration * tick if duration else self.source.frame_s)
-        )
-        keyframe = packet.is_keyframe
-        if keyframe and not self._thumbnail_found:
-            # The first keyframe at or after motion onset; until there is one, the latest.
-            self.thumbnail_packet = packet
-            self._thumbnail_found = time >= self._thumbnail_time
-        if self._reencoder is not None:
-            for out in self._reencoder.encode(packet, pts - origin):
-                self._mux_encoded(out)
-            return
-        if keyframe:
-            self.fragment_times.append(time)
-        # A new packet sharing the data: the ring's packet keeps its own stream and times.
-        out = _share(packet)
-        out.pts, out.dts, out.duration = pts - origin, dts - origin, duration
-        out.is_keyframe = keyframe
-        out.time_base = self.source.video_time_base
-        out.stream = self.output.video
-        self.output.container.mux_one(out)
-
-    def _mux_encoded(self, packet: Packet[VideoStream]) -> None:
-        if packet.is_keyframe and packet.pts is not None:
-            self.fragment_times.append(
-                (packet.pts + (self.video.origin or 0)) * self.source.video_tick
-            )
-        self.output.container.mux_one(packet)
-
-    def write_audio(self, packet: Packet[Any]) -> None:
-        """Write an audio packet (may raise OSError or av.FFmpegError)."""
-        output = self.output
-        if output.audio is None or self.video.origin is None:
-            return
-        track = self.audio
-        if track.origin is None:
-            # The clip starts with video: audio time 0 is the first video dts.
-            scale = self.source.video_time_base / self.source.audio_time_base
-            track.origin = math.floor(self.video.origin * scale)
-        stamped = track.stamp(packet.pts, packet.dts)
-        if stamped is None:
-            return
-        pts, dts = stamped
-        if self._adts:
-            data = memoryview(packet)
-            header = _adts_header_size(data)
-            if not header:
-                return
-            out = _share(data[header:])
-        else:
-            out = _share(packet)
-        out.pts, out.dts, out.duration = pts - track.origin, dts - track.origin, packet.duration
-        out.is_keyframe = packet.is_keyframe
-        out.time_base = self.source.audio_time_base
-        out.stream = output.audio
-        output.container.mux_one(out)
-
-    def close(self) -> None:
-        """Flush the encoder, if any, and finish the file (may raise like the writes)."""
-        if self._reencoder is not None:
-            for packet in self._reencoder.flush():
-                self._mux_encoded(packet)
-        self.output.close()
-
-    def abort(self) -> tuple[int, float] | None:
-        """After a failure: cut the file to its complete fragments, if it has any.
-
-        Returns the size and duration of what was kept, or None when nothing playable is left.
-        """
-        # The trailer is lost; the complete fragments before it are not.
-        with contextlib.suppress(*_WRITE_ERRORS):
-            self.output.close()
-        try:
-            end, fragments = _complete_fragments(self.path)
-            if fragments:
-                with self.path.open("r+b") as file:
-                    file.truncate(end)
-                times = self.fragment_times
-                last = times[fragments] if fragments < len(times) else self.end_time
-                return end, last - self.first_time
-        except OSError:
-            pass
-        return None
-
-    def result(self, size: int, duration_s: float, thumbnail: bytes | None) -> RecordedClip:
-        """Describe the finished clip for the clip store."""
-        source = self.source
-        audio = self.output.audio
-        repaired = self.video.repaired + self.audio.repaired
-        if repaired:
-            self.notes.append(f"{repaired} packet timestamps repaired")
-        if self._reencoder is not None and self._reencoder.damaged:
-            self.notes.append(f"{self._reencoder.damaged} damaged frames left out")
-        return RecordedClip(
-            part_path=self.path,
-            start=self.start,
-            duration_s=max(0.0, duration_s),
-            video_codec="h264" if source.transcode else source.codec,
-            width=source.width,
-            height=source.height,
-            audio_codec=None if audio is None else "aac",
-            trigger=self.trigger,
-            size_bytes=size,
-            thumbnail_jpeg=thumbnail,
-            motion_offset_s=None if self.onset is None else max(0.0, self.onset - self.first_time),
-            notes=tuple(self.notes),
-        )
-
-
-def _complete_fragments(path: Path) -> tuple[int, int]:
-    """End offset and count of the complete moof+mdat pairs after a complete moov."""
-    with path.open("rb") as file:
-        size = file.seek(0, 2)
-        position = end = fragments = 0
-        have_moov = in_fragment = False
-        while position + _BOX_HEADER.size <= size:
-            file.seek(position)
-            box_size, kind = _BOX_HEADER.unpack(file.read(_BOX_HEADER.size))
-            header = _BOX_HEADER.size
-            if box_size == 1:  # a 64-bit size follows the type
-                (box_size,) = _LARGE_BOX_SIZE.unpack(file.read(_LARGE_BOX_SIZE.size))
-                header += _LARGE_BOX_SIZE.size
-            if box_size < header or position + box_size > size:
-                break  # cut off (or "to end of file", size 0): incomplete
-            if kind == b"moov":
-                have_moov = True
-            elif kind == b"moof":
-                in_fragment = True
-            elif kind == b"mdat" and in_fragment:
-                in_fragment = False
-                fragments += 1
-                end = position + box_size
-            position += box_size
-    return (end, fragments) if have_moov else (0, 0)
 
 
 def _remove(path: Path) -> None:
@@ -630,7 +112,7 @@ class Recorder:
         self._clock = clock
         self._ring = PacketRing(options.pre_roll_s, options.max_buffer_bytes)
         self._use_streams(video_stream, audio_stream)
-        self._clip: _Clip | None = None
+        self._clip: ClipWriter | None = None
         self._closed = False
         self._now: float | None = None  # stream time of the latest video packet
         # The recording wanted: until _until (stream time, +inf while motion lasts).
@@ -644,12 +126,12 @@ class Recorder:
         self._retry_at = -math.inf
 
     def _use_streams(self, video: VideoStream, audio: AudioStream | None) -> None:
-        self._input = source = _Input.of(video, audio)
+        self._input = source = RecordingInput.of(video, audio)
         # Copied out of _input: feed() reads them for every packet.
         self._video_index = source.video_index
         self._audio_index = source.audio_index
         self._video_tick = float(source.video_time_base)
-        self._max_clip_s = self._options.max_clip_s - _EPSILON_S
+        self._max_clip_s = self._options.max_clip_s - EPSILON_S
 
     @property
     def ring(self) -> PacketRing:
@@ -684,16 +166,16 @@ class Recorder:
         self._ring.add(packet, time)
         clip = self._clip
         if clip is not None:
-            if now >= self._until - _EPSILON_S:
+            if now >= self._until - EPSILON_S:
                 self._finish_recording()
             elif packet.is_keyframe and time - clip.first_time >= self._max_clip_s:
                 self._split(packet, time)
             else:
                 try:
                     clip.write_video(packet)
-                except _WRITE_ERRORS as err:
+                except WRITE_ERRORS as err:
                     self._fail(err)
-        elif packet.is_keyframe and self._retry_at <= now < self._until - _EPSILON_S:
+        elif packet.is_keyframe and self._retry_at <= now < self._until - EPSILON_S:
             self._start(self._ring.snapshot())
 
     def _advance(self, packet: Packet[Any]) -> float | None:
@@ -705,7 +187,7 @@ class Recorder:
         if pts is None:
             return now  # borrowed from the previous packet (None: nothing to borrow)
         time = pts * self._video_tick
-        if now is not None and not now - _MAX_BACKWARD_JUMP_S < time < now + _MAX_FORWARD_JUMP_S:
+        if now is not None and not now - MAX_BACKWARD_JUMP_S < time < now + MAX_FORWARD_JUMP_S:
             self._new_timeline("ended because the stream's clock jumped")
             now = None
         if now is None or time > now:
@@ -715,13 +197,13 @@ class Recorder:
     def _feed_audio(self, packet: Packet[Any]) -> None:
         source = self._input
         if source.adts and source.audio_config is None:
-            source.audio_config = _adts_audio_config(memoryview(packet))
+            source.audio_config = adts_audio_config(memoryview(packet))
         self._ring.add(packet, None)
         clip = self._clip
         if clip is not None:
             try:
                 clip.write_audio(packet)
-            except _WRITE_ERRORS as err:
+            except WRITE_ERRORS as err:
                 self._fail(err)
 
     def motion(self, active: bool) -> None:  # noqa: FBT001 - the detector's state
@@ -799,7 +281,7 @@ class Recorder:
     def _recording_wanted(self) -> bool:
         """Whether a recording is under way (a clip open, pending or waiting to retry)."""
         now = self._now
-        return self._until == math.inf if now is None else now < self._until - _EPSILON_S
+        return self._until == math.inf if now is None else now < self._until - EPSILON_S
 
     def _new_timeline(self, note: str) -> None:
         """Old stream times mean nothing any more: end the clip, forget times and deadlines."""
@@ -835,15 +317,15 @@ class Recorder:
         path: Path | None = None
         try:
             path = self._allocate(start)
-            opened = _open_output(path, self._input)
-        except (*_WRITE_ERRORS, StorageError) as err:
+            opened = open_output(path, self._input)
+        except (*WRITE_ERRORS, StorageError) as err:
             if path is not None:
                 self._give_up(path)
             self._on_error(_storage_error(err, path))
             self._retry_at = now + _RETRY_AFTER_ERROR_S
             return
         onset = None if self._onset is None else max(self._onset, first_time)
-        clip = _Clip(
+        clip = ClipWriter(
             path,
             opened,
             source=self._input,
@@ -862,7 +344,7 @@ class Recorder:
                     clip.write_video(packet)
                 else:
                     clip.write_audio(packet)
-        except _WRITE_ERRORS as err:
+        except WRITE_ERRORS as err:
             self._fail(err)
 
     def _split(self, keyframe: Packet[Any], time: float) -> None:
@@ -891,7 +373,7 @@ class Recorder:
         try:
             clip.close()
             size = clip.path.stat().st_size
-        except _WRITE_ERRORS as err:
+        except WRITE_ERRORS as err:
             self._fail_clip(clip, err)
             return False
         self._emit(clip.result(size, clip.end_time - clip.first_time, self._thumbnail(clip)))
@@ -903,7 +385,7 @@ class Recorder:
         self._clip = None
         self._fail_clip(clip, err)
 
-    def _fail_clip(self, clip: _Clip, err: BaseException) -> None:
+    def _fail_clip(self, clip: ClipWriter, err: BaseException) -> None:
         """Stop a clip that could not be written: salvage or delete it, report, retry later."""
         error = _storage_error(err, clip.path)
         kept = clip.abort()
@@ -931,13 +413,13 @@ class Recorder:
         except StorageError as err:  # the store could not take it: still a storage problem
             self._on_error(err)
 
-    def _thumbnail(self, clip: _Clip) -> bytes | None:
+    def _thumbnail(self, clip: ClipWriter) -> bytes | None:
         """JPEG of the chosen keyframe, decoded on its own (once per clip)."""
         packet = clip.thumbnail_packet
         if packet is None:
             return None
         try:
-            decoder = _decoder(clip.source)
+            decoder = clip.source.decoder()
             frames = decoder.decode(packet) + decoder.decode(None)
             return encode_jpeg(frames[0], max_width=THUMBNAIL_MAX_WIDTH) if frames else None
         except av.FFmpegError, ValueError:

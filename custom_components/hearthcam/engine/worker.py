@@ -1,7 +1,7 @@
 """CameraWorker: one camera's stream, detection and recording on its own named thread."""
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 import logging
@@ -9,15 +9,18 @@ from pathlib import Path
 import queue
 import threading
 import time
-from typing import Final
+from typing import Final, Protocol
 
 import av
+from av.audio.stream import AudioStream
 from av.packet import Packet
 from av.stream import Stream
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 
 from .analysis import FramePacer, grey_thumbnail
-from .clips import ClipInfo, ClipStore
+from .clip_info import ClipInfo
+from .clips import ClipStore
 from .errors import StorageError, StreamError
 from .imaging import encode_jpeg
 from .model import RecordedClip
@@ -34,6 +37,24 @@ TIMELINE_RATE_HZ: Final = 2.0
 
 def _noop(*_args: object) -> None:
     """Do nothing; the default for callbacks nobody listens to."""
+
+
+class PacketSource(Protocol):
+    """What a session reads from: a StreamSource, or a file in the benchmarks."""
+
+    @property
+    def video_stream(self) -> VideoStream:
+        """The video stream (decoder and recorder template)."""
+        ...
+
+    @property
+    def audio_stream(self) -> AudioStream | None:
+        """The audio stream, if any (recorder template)."""
+        ...
+
+    def packets(self) -> Iterator[Packet[Stream]]:
+        """Demuxed packets of both streams, until the end of the session."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -290,7 +311,7 @@ class CameraWorker:
 
     def _run_main(self) -> None:
         """Connect, stream and reconnect with backoff until stopped."""
-        self._reconnect_loop(self.settings.stream_url, self._main_session, main=True)
+        self._reconnect_loop(self.settings.stream_url, self.run_session, main=True)
 
     def _run_detect(self) -> None:
         """Run the same loop for the detection sub-stream."""
@@ -299,7 +320,7 @@ class CameraWorker:
             self._reconnect_loop(url, self._detect_session, main=False)
 
     def _reconnect_loop(
-        self, url: str, session: Callable[[StreamSource], None], *, main: bool
+        self, url: str, session: Callable[[PacketSource], None], *, main: bool
     ) -> None:
         """Run sessions on url until stopped, waiting with backoff between failures."""
         backoff = Backoff()
@@ -319,7 +340,7 @@ class CameraWorker:
     def _run_session(
         self,
         source: StreamSource,
-        session: Callable[[StreamSource], None],
+        session: Callable[[PacketSource], None],
         backoff: Backoff,
         *,
         main: bool,
@@ -351,8 +372,11 @@ class CameraWorker:
                 self._source = None
         return True
 
-    def _main_session(self, source: StreamSource) -> None:
-        """Feed one connection's packets to the recorder, and to the analyser if no sub-stream."""
+    def run_session(self, source: PacketSource) -> None:
+        """Feed one connection's packets to the recorder, and to the analyser if no sub-stream.
+
+        Runs on the worker's thread; the benchmarks also call it directly with a file source.
+        """
         video = source.video_stream
         analyse_here = not self.settings.detect_stream_url
         if analyse_here:
@@ -384,7 +408,7 @@ class CameraWorker:
             self._recorder = None
             recorder.close()
 
-    def _detect_session(self, source: StreamSource) -> None:
+    def _detect_session(self, source: PacketSource) -> None:
         """Decode and analyse the detection sub-stream."""
         self._prepare_decoder(source)
         self._analyser.reset()
@@ -394,7 +418,7 @@ class CameraWorker:
                 self._analyser.process(packet)
 
     @staticmethod
-    def _prepare_decoder(source: StreamSource) -> None:
+    def _prepare_decoder(source: PacketSource) -> None:
         # One decoding thread per camera: across cameras this parallelises better, and on one
         # camera frame threading costs 5-15% more CPU for no gain in throughput we need.
         source.video_stream.codec_context.thread_count = 1
