@@ -1,0 +1,98 @@
+"""Shared benchmark plumbing: cached footage, file-backed packet sources, CPU and RSS probes."""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+import statistics
+import time
+
+import av
+from av.audio.stream import AudioStream
+from av.container import InputContainer
+from av.packet import Packet
+from av.stream import Stream
+from av.video.stream import VideoStream
+
+from devkit.footage import Scene, footage_path
+
+CACHE = Path(__file__).parent / ".cache"
+
+
+def footage(scene: Scene, suffix: str = ".mkv") -> Path:
+    """Return the scene encoded once, cached beside the benchmarks (git-ignored)."""
+    CACHE.mkdir(exist_ok=True)
+    return footage_path(scene, CACHE, suffix)
+
+
+class FileSource:
+    """A worker PacketSource that reads a file as fast as the consumer takes packets."""
+
+    def __init__(self, path: Path, on_packet: Callable[[float], None] | None = None) -> None:
+        self._container: InputContainer = av.open(str(path))
+        self._video = self._container.streams.video[0]
+        audio = self._container.streams.audio
+        self._audio = audio[0] if audio else None
+        self._on_packet = on_packet
+
+    @property
+    def video_stream(self) -> VideoStream:
+        """The file's video stream."""
+        return self._video
+
+    @property
+    def audio_stream(self) -> AudioStream | None:
+        """The file's audio stream, if any."""
+        return self._audio
+
+    def packets(self) -> Iterator[Packet[Stream]]:
+        """Every packet with a timestamp; on_packet(video time) runs after each is consumed."""
+        streams = [self._video] + ([self._audio] if self._audio else [])
+        for packet in self._container.demux(*streams):
+            if packet.dts is None:  # the demuxer's end-of-stream flush packets
+                continue
+            yield packet
+            if self._on_packet is not None and packet.stream is self._video:
+                self._on_packet(float(packet.pts * packet.time_base) if packet.pts else 0.0)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._container.close()
+
+
+def media_duration_s(path: Path) -> float:
+    """Duration of the video stream, from its frame count and rate."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        frames = sum(1 for packet in container.demux(video) if packet.dts is not None)
+        rate = video.guessed_rate or video.average_rate
+        if not rate:
+            msg = f"{path.name} has no frame rate"
+            raise ValueError(msg)
+        return frames / float(rate)
+
+
+def decode_cpu_s(path: Path) -> float:
+    """CPU seconds of this thread to demux and decode the video with PyAV alone.
+
+    The same decoder settings as the worker: one decoding thread.
+    """
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        video.codec_context.thread_count = 1
+        started = time.thread_time()
+        for packet in container.demux(video):
+            packet.decode()
+        return time.thread_time() - started
+
+
+def rss_mb() -> float:
+    """Resident set size of this process in MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    msg = "no VmRSS in /proc/self/status"
+    raise RuntimeError(msg)
+
+
+def spread(values: list[float]) -> float:
+    """Relative spread (max - min) / median of repeated measurements: the machine's noise."""
+    return (max(values) - min(values)) / statistics.median(values) if len(values) > 1 else 0.0

@@ -1,0 +1,36 @@
+"""The benchmarks keep running: a quick smoke run of each suite with its JSON contract."""
+
+import json
+from pathlib import Path
+import subprocess
+import sys
+
+ROOT = Path(__file__).parents[1]
+PIPELINE_FIGURES = {
+    "decode_floor_cpu_s",
+    "pipeline_cpu_ratio_1080p",
+    "pipeline_cpu_ratio_360p",
+    "record_overhead_ratio",
+    "rss_mb_per_camera",
+    "realtime_factor_8_cameras",
+}
+
+
+def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
+    """`scripts/bench pipeline --quick --json` prints one JSON object with every figure."""
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks", "pipeline", "--quick", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report) >= PIPELINE_FIGURES
+    assert report["decode_floor_cpu_s"] > 0
+    assert report["pipeline_cpu_ratio_1080p"] >= 1.0  # the pipeline includes the decode
+    assert report["rss_mb_per_camera"] > 0
+    assert 0 < report["realtime_factor_8_cameras"] < 1.0
+    assert set(report["meets_targets"]) == set(report["targets"])
