@@ -12,6 +12,8 @@ from custom_components.hearthcam.engine.mp4 import open_fragmented_mp4
 from devkit.footage import Scene
 from devkit.pytest_plugin import MakeFootage
 
+from .clipkit import write_fragmented
+
 
 def _encode(path: Path, codec: str, frames: int = 12) -> Path:
     """Write a tiny clip with the given encoder (for codecs the devkit does not produce)."""
@@ -29,27 +31,13 @@ def _encode(path: Path, codec: str, frames: int = 12) -> Path:
     return path
 
 
-def _copy(source: Path, target: Path) -> None:
-    with av.open(str(source)) as container:
-        video = container.streams.video[0]
-        audio = container.streams.audio[0] if container.streams.audio else None
-        output = open_fragmented_mp4(target, video, audio)
-        streams = {video: output.video} | ({audio: output.audio} if audio and output.audio else {})
-        for packet in container.demux(*streams):
-            if packet.dts is None:
-                continue
-            packet.stream = streams[packet.stream]
-            output.container.mux(packet)
-        output.close()
-
-
 def test_h264_and_aac_are_copied_into_a_fragmented_mp4(
     make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """Video and AAC audio survive the copy and the file is fragmented (moof boxes)."""
     source = make_footage(Scene(width=160, height=120, duration_s=2, audio=True))
     target = tmp_path / "clip.mp4"
-    _copy(source, target)
+    write_fragmented(source, target)
     with av.open(str(target)) as clip:
         assert [s.type for s in clip.streams] == ["video", "audio"]
         assert clip.streams.audio[0].codec_context.name == "aac"
@@ -61,7 +49,7 @@ def test_h264_and_aac_are_copied_into_a_fragmented_mp4(
 def test_hevc_is_tagged_hvc1_for_browsers(tmp_path: Path) -> None:
     """HEVC gets the hvc1 tag that browsers require."""
     target = tmp_path / "clip.mp4"
-    _copy(_encode(tmp_path / "hevc.mkv", "libx265"), target)
+    write_fragmented(_encode(tmp_path / "hevc.mkv", "libx265"), target)
     with av.open(str(target)) as clip:
         assert clip.streams.video[0].codec_tag == "hvc1"
         assert sum(1 for _ in clip.decode(video=0)) == 12
