@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 import re
 import socket
+import subprocess
 import tempfile
 import threading
 
@@ -202,3 +203,28 @@ def unused_port(socket_enabled: None) -> int:  # noqa: ARG001
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+def tmpfs(tmp_path: Path) -> Iterator[Callable[[str], Path]]:
+    """Mount small tmpfs disks (size like "1m") for disk-full tests; unmounted afterwards.
+
+    Tests run as root in their own mount namespace (scripts/test), so a mount is private to
+    the run; elsewhere the test is skipped rather than failed.
+    """
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root (scripts/test runs tests as root)")
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        directory = tmp_path / f"disk-{len(mounted)}"
+        directory.mkdir()
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)], check=True
+        )
+        mounted.append(directory)
+        return directory
+
+    yield mount
+    for directory in mounted:
+        subprocess.run(["umount", "-l", str(directory)], check=True)

@@ -1,6 +1,6 @@
 """The clip store, on real files: layout, index, paths that cannot escape, retention, recovery."""
 
-from collections.abc import Iterator
+from collections.abc import Callable
 import contextlib
 from datetime import UTC, datetime, timedelta, timezone
 import functools
@@ -599,17 +599,9 @@ def test_retention_by_total_size_deletes_oldest_across_cameras(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
+def small_disk(tmpfs: Callable[[str], Path]) -> Path:
     """A 4 MiB tmpfs, so free space is small, exact and ours alone."""
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (scripts/test runs tests as root)")
-    mount_point = tmp_path / "disk"
-    mount_point.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount_point)], check=True)
-    try:
-        yield mount_point
-    finally:
-        subprocess.run(["umount", str(mount_point)], check=True)
+    return tmpfs("4m")
 
 
 def test_retention_by_free_space(

@@ -1,6 +1,6 @@
 """The recorder on real footage: pre-roll, post-roll, splits, codecs, failures."""
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 import contextlib
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -664,23 +664,9 @@ def test_a_killed_recorder_leaves_a_part_file_that_plays_to_its_last_fragment(
 
 
 @pytest.fixture
-def small_disk(tmp_path: Path) -> Iterator[Path]:
-    """A 1 MiB tmpfs (tests run as root in their own mount namespace)."""
-    directory = tmp_path / "small"
-    directory.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root (scripts/test provides it)")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(directory)],
-        check=False,
-        capture_output=True,
-    )
-    if mounted.returncode:
-        pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
-    try:
-        yield directory
-    finally:
-        subprocess.run(["umount", "-l", str(directory)], check=True)
+def small_disk(tmpfs: Callable[[str], Path]) -> Path:
+    """A 1 MiB tmpfs."""
+    return tmpfs("1m")
 
 
 def test_disk_full_mid_clip_keeps_what_plays_and_recording_resumes(

@@ -1,5 +1,6 @@
 """CameraWorker end to end: real footage from real RTSP and HTTP servers, real clips on disk."""
 
+from collections.abc import Callable
 import io
 from pathlib import Path
 import signal
@@ -174,25 +175,22 @@ def test_garbage_on_the_stream_is_counted_and_survived(
 
 
 def test_disk_full_stops_recording_but_not_detection(
-    http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
+    http_stream_server: HttpStreamServer,
+    make_footage: MakeFootage,
+    tmpfs: Callable[[str], Path],
 ) -> None:
     """On a full disk the clip fails with StorageFullError; motion is still reported."""
-    store_root = tmp_path / "small"
-    store_root.mkdir()
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs", str(store_root)], check=True)
-    try:
-        scene = Scene(**SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
-        url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
-        events = Events()
-        with running_worker(settings(url), store_root, events):
-            events.wait(lambda: bool(events.storage_errors), 15, "a storage error")
-            events.wait(lambda: len(events.motion) >= 2, 15, "motion to end")
-        assert isinstance(events.storage_errors[0], StorageFullError)
-        assert [active for active, _ in events.motion[:2]] == [True, False]
-        leftovers = [p.name for p in store_root.rglob("*") if p.is_file()]
-        assert not [name for name in leftovers if name.endswith(".part")]
-    finally:
-        subprocess.run(["umount", str(store_root)], check=True)
+    store_root = tmpfs("64k")
+    scene = Scene(**SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
+    url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
+    events = Events()
+    with running_worker(settings(url), store_root, events):
+        events.wait(lambda: bool(events.storage_errors), 15, "a storage error")
+        events.wait(lambda: len(events.motion) >= 2, 15, "motion to end")
+    assert isinstance(events.storage_errors[0], StorageFullError)
+    assert [active for active, _ in events.motion[:2]] == [True, False]
+    leftovers = [p.name for p in store_root.rglob("*") if p.is_file()]
+    assert not [name for name in leftovers if name.endswith(".part")]
 
 
 _KILLED_WORKER = """

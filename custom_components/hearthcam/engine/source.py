@@ -498,6 +498,7 @@ class StreamSource:
     def _open_container(self) -> _Opened:
         """Open with PyAV and check the streams; raise a classified StreamError."""
         options = self.options
+        started = time.monotonic()
         try:
             container = av.open(
                 self.url,
@@ -506,12 +507,16 @@ class StreamSource:
                 timeout=(options.open_timeout_s, options.stall_timeout_s),
             )
         except Exception as err:  # noqa: BLE001 - classified, FFmpeg raises many kinds
-            kind = _open_error_kind(err)
-            reason = (
-                f"no answer within {options.open_timeout_s:g} s"
-                if isinstance(err, av.error.ExitError)
-                else _reason(err)
-            )
+            # A timed-out RTSP open surfaces as InvalidDataError, so judge by the clock too:
+            # FFmpeg's timer starts after `started`, so its timeouts always count as ours.
+            timed_out = time.monotonic() - started >= options.open_timeout_s
+            if timed_out or isinstance(err, av.error.ExitError):
+                kind, reason = (
+                    StreamErrorKind.TIMEOUT,
+                    f"no answer within {options.open_timeout_s:g} s",
+                )
+            else:
+                kind, reason = _open_error_kind(err), _reason(err)
             raise self._error(kind, reason) from None
         try:
             return self._inspect(container)
