@@ -7,3 +7,33 @@ DOMAIN: Final = "hearthcam"
 # Config entry data (the camera connection; changed through reconfigure).
 CONF_STREAM_URL: Final = "stream_url"
 CONF_DETECT_STREAM_URL: Final = "detect_stream_url"
+
+# Options (entry.options, stored flat; the options flow groups them in sections).
+CONF_SENSITIVITY: Final = "sensitivity"  # 1 (least) .. 10 (most sensitive)
+CONF_ANALYSIS_FPS: Final = "analysis_fps"  # frames analysed per second
+CONF_OFF_DELAY: Final = "off_delay_seconds"  # seconds without motion before motion turns off
+CONF_PRE_ROLL: Final = "pre_roll_seconds"
+CONF_POST_ROLL: Final = "post_roll_seconds"
+CONF_MAX_CLIP: Final = "max_clip_seconds"
+CONF_RETAIN_DAYS: Final = "retain_days"
+CONF_MAX_STORAGE_GB: Final = "max_storage_gb"  # 0 = no cap
+CONF_RTSP_TRANSPORT: Final = "rtsp_transport"  # "tcp" or "udp"
+CONF_ALLOW_EXPORTS: Final = "allow_exports"
+CONF_EXPORT_EXPIRY_HOURS: Final = "export_expiry_hours"
+
+DEFAULT_OPTIONS: Final[dict[str, object]] = {
+    CONF_SENSITIVITY: 5,
+    CONF_ANALYSIS_FPS: 5.0,
+    CONF_OFF_DELAY: 5.0,
+    CONF_PRE_ROLL: 5.0,
+    CONF_POST_ROLL: 5.0,
+    CONF_MAX_CLIP: 300.0,
+    CONF_RETAIN_DAYS: 14.0,
+    CONF_MAX_STORAGE_GB: 0.0,
+    CONF_RTSP_TRANSPORT: "tcp",
+    CONF_ALLOW_EXPORTS: False,
+    CONF_EXPORT_EXPIRY_HOURS: 24.0,
+}
+
+# Where clips live: under the first media folder, in this subfolder.
+MEDIA_SUBFOLDER: Final = "hearthcam"
