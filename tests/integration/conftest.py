@@ -7,6 +7,10 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.hearthcam.const import CONF_STREAM_URL, DOMAIN
 from custom_components.hearthcam.engine.urls import stream_identity
 
+# Odd media files and misbehaving loopback servers, shared with the engine tests (the config
+# flow opens real streams, so its error tests need them too).
+from tests.engine.conftest import make_media, silent_port, tmpfs, unused_port  # noqa: F401
+
 TEST_STREAM_URL = "rtsp://viewer:hunter2@192.0.2.10:554/stream1"
 
 
