@@ -1,19 +1,25 @@
 """HearthCam: private, local motion cameras for Home Assistant."""
 
-from homeassistant.const import Platform
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
-from .data import CameraSettings, HearthCamConfigEntry, HearthCamData
+from .coordinator import HearthCamCoordinator
+from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
 from .engine.urls import InvalidStreamURLError
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
-# Entity platforms arrive with the camera worker; the list is the single place to add them.
-PLATFORMS: list[Platform] = []
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.CAMERA,
+    Platform.EVENT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
@@ -22,7 +28,12 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa:
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) -> bool:
-    """Set up one camera from its config entry."""
+    """Set up one camera from its config entry and start its worker.
+
+    Changed options and connection data apply by reloading the entry: the options flow
+    (OptionsFlowWithReload) and the reconfigure step do that, so there is no update listener
+    (Home Assistant refuses one next to OptionsFlowWithReload).
+    """
     try:
         settings = CameraSettings.from_entry(entry)
     except InvalidStreamURLError as err:
@@ -31,11 +42,27 @@ async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) ->
             translation_key="invalid_stored_url",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = HearthCamData(settings=settings)
+    store = await async_get_clip_store(hass)
+    try:
+        coordinator = HearthCamCoordinator(hass, entry, settings, store)
+    except ValueError as err:
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="invalid_options",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    entry.runtime_data = HearthCamData(settings=settings, coordinator=coordinator)
+    # Entities first: the recording switch restores its state before the worker starts.
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    coordinator.async_start()
+    entry.async_on_unload(coordinator.async_stop)
+    # Config entries are not unloaded when Home Assistant stops; the worker must stop anyway.
+    entry.async_on_unload(
+        hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_on_hass_stop)
+    )
     return True
 
 
 async def async_unload_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) -> bool:
-    """Unload one camera."""
+    """Unload one camera; the worker is stopped by the entry's on-unload callbacks."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

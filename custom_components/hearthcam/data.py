@@ -1,13 +1,28 @@
-"""Typed runtime data of a HearthCam config entry."""
+"""Typed runtime data of a HearthCam config entry, and the clip store shared by all cameras."""
 
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.helpers.singleton import singleton
+from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_DETECT_STREAM_URL, CONF_STREAM_URL
+from .const import CONF_DETECT_STREAM_URL, CONF_STREAM_URL, DOMAIN, MEDIA_SUBFOLDER
+from .engine.clips import ClipStore
+from .engine.errors import StorageError
 from .engine.urls import parse_stream_url, redact_url
 
+if TYPE_CHECKING:
+    from .coordinator import HearthCamCoordinator
+
 type HearthCamConfigEntry = ConfigEntry[HearthCamData]
+
+# One clip store per Home Assistant instance: every camera records into it, and the media
+# source and actions read from it.
+DATA_CLIP_STORE: HassKey[ClipStore] = HassKey(f"{DOMAIN}_clip_store")
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +52,27 @@ class HearthCamData:
     """What a loaded camera entry keeps at runtime."""
 
     settings: CameraSettings
+    coordinator: HearthCamCoordinator
+
+
+def clip_store_root(hass: HomeAssistant) -> Path:
+    """Folder of the clip store: a subfolder of the first media folder."""
+    media_dirs = list(hass.config.media_dirs.values())
+    if not media_dirs:
+        raise ConfigEntryError(translation_domain=DOMAIN, translation_key="no_media_folder")
+    return Path(media_dirs[0]) / MEDIA_SUBFOLDER
+
+
+@singleton(DATA_CLIP_STORE, async_=True)
+async def async_get_clip_store(hass: HomeAssistant) -> ClipStore:
+    """Return the instance's clip store, loaded (index rebuilt, leftovers recovered) once."""
+    store = ClipStore(clip_store_root(hass))
+    try:
+        await hass.async_add_executor_job(store.load)
+    except StorageError as err:
+        raise ConfigEntryNotReady(
+            translation_domain=DOMAIN,
+            translation_key="clip_store_unavailable",
+            translation_placeholders={"error": str(err)},
+        ) from err
+    return store

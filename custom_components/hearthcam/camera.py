@@ -1,0 +1,71 @@
+"""The camera entity: the stream for Home Assistant's player, stills from the analysed frames."""
+
+from homeassistant.components.camera import Camera
+from homeassistant.components.camera.const import CameraEntityFeature
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+from .coordinator import HearthCamCoordinator
+from .data import HearthCamConfigEntry
+from .entity import HearthCamEntity
+
+PARALLEL_UPDATES = 0
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,  # noqa: ARG001
+    entry: HearthCamConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the camera entity."""
+    async_add_entities([HearthCamCamera(entry.runtime_data.coordinator)])
+
+
+class HearthCamCamera(HearthCamEntity, Camera):
+    """One HearthCam camera; named after its device."""
+
+    _attr_name = None
+    _attr_supported_features = CameraEntityFeature.STREAM | CameraEntityFeature.ON_OFF
+
+    def __init__(self, coordinator: HearthCamCoordinator) -> None:
+        super().__init__(coordinator, "camera")
+
+    @callback
+    def _update_attrs(self) -> None:
+        coordinator = self.coordinator
+        # A camera switched off stays available, so that it can be switched on again.
+        self._attr_available = coordinator.connected or not coordinator.camera_on
+        self._attr_is_on = coordinator.camera_on
+        self._attr_motion_detection_enabled = coordinator.detection_enabled
+        self._attr_is_recording = coordinator.is_recording
+
+    async def stream_source(self) -> str | None:
+        """Return the camera's own stream URL, credentials included, for stream/go2rtc."""
+        return self.coordinator.settings.stream_url if self.coordinator.camera_on else None
+
+    async def async_camera_image(
+        self,
+        width: int | None = None,
+        height: int | None = None,  # noqa: ARG002 - the aspect ratio is kept from width
+    ) -> bytes | None:
+        """Return the latest analysed frame as JPEG: no second connection to the camera."""
+        worker = self.coordinator.worker
+        if worker is None:
+            return None
+        return await self.hass.async_add_executor_job(worker.snapshot_jpeg, width)
+
+    async def async_turn_on(self) -> None:
+        """Start streaming and analysing."""
+        await self.coordinator.async_set_camera_on(on=True)
+
+    async def async_turn_off(self) -> None:
+        """Stop streaming, analysing and recording."""
+        await self.coordinator.async_set_camera_on(on=False)
+
+    async def async_enable_motion_detection(self) -> None:
+        """Analyse frames for motion."""
+        self.coordinator.async_set_detection(enabled=True)
+
+    async def async_disable_motion_detection(self) -> None:
+        """Stop analysing; motion in progress ends."""
+        self.coordinator.async_set_detection(enabled=False)

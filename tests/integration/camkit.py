@@ -1,0 +1,81 @@
+"""Helpers for tests that run real cameras inside Home Assistant."""
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+import threading
+import time
+from typing import Any
+
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.hearthcam.const import (
+    CONF_OFF_DELAY,
+    CONF_POST_ROLL,
+    CONF_PRE_ROLL,
+    CONF_STREAM_URL,
+    DOMAIN,
+)
+from custom_components.hearthcam.engine.urls import stream_identity
+from tests.engine.workerkit import walker
+
+__all__ = ["walker"]
+
+SMALL = {"width": 320, "height": 240, "fps": 15, "keyframe_interval_s": 1.0}
+# Short clips keep scenes short: 1 s before and after motion, motion ends 1 s after it stops.
+QUICK_OPTIONS: dict[str, Any] = {CONF_PRE_ROLL: 1.0, CONF_POST_ROLL: 1.0, CONF_OFF_DELAY: 1.0}
+
+
+def use_media_dir(hass: HomeAssistant, directory: Path) -> Path:
+    """Make directory Home Assistant's only media folder; clips go to its hearthcam/."""
+    directory.mkdir(parents=True, exist_ok=True)
+    hass.config.media_dirs = {"local": str(directory)}
+    return directory / "hearthcam"
+
+
+async def setup_camera(
+    hass: HomeAssistant,
+    url: str,
+    *,
+    title: str = "Front door",
+    options: dict[str, Any] | None = None,
+) -> MockConfigEntry:
+    """Add and set up a camera entry for url; the entry must load."""
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=title,
+        data={CONF_STREAM_URL: url},
+        options=QUICK_OPTIONS if options is None else options,
+        unique_id=stream_identity(url),
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.state is ConfigEntryState.LOADED
+    return entry
+
+
+async def wait_for(
+    hass: HomeAssistant, predicate: Callable[[], bool], what: str, timeout_s: float = 15.0
+) -> None:
+    """Let the loop run (real time: worker threads report into it) until predicate() holds."""
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        if time.monotonic() > deadline:
+            msg = f"timed out after {timeout_s} s waiting for {what}"
+            raise AssertionError(msg)
+        await asyncio.sleep(0.05)
+        await hass.async_block_till_done()
+
+
+def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
+    """The entity's state, or None if it has none."""
+    state = hass.states.get(entity_id)
+    return None if state is None else state.state
+
+
+def hearthcam_threads() -> list[str]:
+    """Names of the engine's threads still alive."""
+    return [t.name for t in threading.enumerate() if t.name.startswith("hearthcam-")]
