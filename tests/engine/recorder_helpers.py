@@ -64,7 +64,11 @@ class StreamClock:
 
 
 def make_recorder(
-    container: InputContainer, sink: Sink, clock: StreamClock | None = None, **options: Any
+    container: InputContainer,
+    sink: Sink,
+    clock: StreamClock | None = None,
+    thumbnail: Callable[[], bytes | None] | None = None,
+    **options: Any,
 ) -> Recorder:
     """Recorder on the container's first video (and audio) stream."""
     video = container.streams.video[0]
@@ -78,6 +82,7 @@ def make_recorder(
         on_error=sink.on_error,
         abandon=sink.abandon,
         clock=clock or StreamClock(),
+        thumbnail=thumbnail,
     )
 
 

@@ -813,3 +813,24 @@ def test_store_refusals_are_reported_and_recording_retries(
     ]
     [clip] = sink.clips
     assert len(read_clip(clip.part_path).frames) == round(2.5 * 15)
+
+
+def test_a_thumbnail_provider_replaces_the_recorders_own_decode(
+    make_footage: MakeFootage, tmp_path: Path
+) -> None:
+    """With a provider (the worker's analysed frame), its JPEG is used and called once a clip."""
+    footage = make_footage(_small(6.0))
+    calls: list[int] = []
+
+    def provider() -> bytes:
+        calls.append(1)
+        return b"\xff\xd8provided\xff\xd9"
+
+    sink = Sink(tmp_path)
+    with av.open(str(footage)) as container:
+        recorder = make_recorder(container, sink, pre_roll_s=1.0, thumbnail=provider)
+        play(recorder, demux(container), [(3.0, lambda: recorder.record(2.0))])
+        recorder.close()
+    [clip] = sink.clips
+    assert clip.thumbnail_jpeg == b"\xff\xd8provided\xff\xd9"
+    assert calls == [1]

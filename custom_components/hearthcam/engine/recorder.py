@@ -103,6 +103,7 @@ class Recorder:
         on_error: Callable[[StorageError], None],
         abandon: Callable[[Path], None] | None = None,
         clock: Callable[[], datetime] = _utc_now,
+        thumbnail: Callable[[], bytes | None] | None = None,
     ) -> None:
         self._options = options
         self._allocate = allocate
@@ -110,6 +111,9 @@ class Recorder:
         self._on_error = on_error
         self._abandon = abandon
         self._clock = clock
+        # A caller that already decodes the stream (the worker) can hand over a thumbnail and
+        # spare the recorder decoding a keyframe of its own per clip (~1.5% of 1080p decode).
+        self._thumbnail_provider = thumbnail
         self._ring = PacketRing(options.pre_roll_s, options.max_buffer_bytes)
         self._use_streams(video_stream, audio_stream)
         self._clip: ClipWriter | None = None
@@ -414,7 +418,9 @@ class Recorder:
             self._on_error(err)
 
     def _thumbnail(self, clip: ClipWriter) -> bytes | None:
-        """JPEG of the chosen keyframe, decoded on its own (once per clip)."""
+        """JPEG from the caller's provider, else of the chosen keyframe, decoded on its own."""
+        if self._thumbnail_provider is not None:
+            return self._thumbnail_provider()
         packet = clip.thumbnail_packet
         if packet is None:
             return None

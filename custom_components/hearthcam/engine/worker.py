@@ -22,7 +22,7 @@ from .analysis import FramePacer, grey_thumbnail
 from .clip_info import ClipInfo
 from .clips import ClipStore
 from .errors import StorageError, StreamError
-from .imaging import encode_jpeg
+from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .model import RecordedClip
 from .motion import Detector, FrameDifferenceDetector, MotionResult
 from .recorder import Recorder, RecorderOptions
@@ -233,6 +233,8 @@ class CameraWorker:
         self._last_score = 0.0
         self._clips_saved = 0
         self._last_error: str | None = None
+        # JPEG of the analysed frame where motion began: the thumbnail of the clip it starts.
+        self._onset_jpeg: bytes | None = None
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -390,6 +392,7 @@ class CameraWorker:
             on_clip=self._save_clip,
             on_error=self._storage_error,
             abandon=self._store.abandon,
+            thumbnail=self._clip_thumbnail,
         )
         self._recorder = recorder
         # Requests queued while disconnected are stale (a manual recording is refused by the
@@ -441,6 +444,8 @@ class CameraWorker:
         if result.motion == self._motion:
             return
         self._motion = result.motion
+        if result.motion:
+            self._onset_jpeg = self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
         if self._recording_enabled or not result.motion:
             self._commands.put(lambda recorder: recorder.motion(result.motion))
         self._callbacks.on_motion(result.motion, result)
@@ -454,6 +459,11 @@ class CameraWorker:
 
     def _allocate(self, start: datetime) -> Path:
         return self._store.allocate(self.settings.camera_key, start)[1]
+
+    def _clip_thumbnail(self) -> bytes | None:
+        """Return the frame where motion began as JPEG, else the latest analysed one."""
+        jpeg, self._onset_jpeg = self._onset_jpeg, None
+        return jpeg or self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
 
     def _save_clip(self, recorded: RecordedClip) -> None:
         start = recorded.start.timestamp()
