@@ -134,7 +134,7 @@ class Scene:
 def _rgb(color: Color) -> tuple[int, int, int]:
     """Normalise a luma level or RGB triple to an RGB triple, checking the range."""
     rgb = (color, color, color) if isinstance(color, int) else color
-    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):  # noqa: PLR2004 - three channels
+    if len(rgb) != 3 or not all(0 <= c <= 255 for c in rgb):
         msg = f"color must be a level 0..255 or an RGB triple of them, got {color!r}"
         raise ValueError(msg)
     return rgb

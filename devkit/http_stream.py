@@ -109,7 +109,7 @@ def corrupt(data: bytes, seed: int, every: int = _GARBAGE_EVERY) -> bytes:
         run = rng.randint(16, 1024)
         out += rng.randbytes(run)
         # Half the runs replace data (lost bytes), half are extra bytes (shifted stream).
-        if rng.random() < 0.5:  # noqa: PLR2004 - a coin flip
+        if rng.random() < 0.5:
             pos += run
     out += data[pos:]
     return bytes(out)

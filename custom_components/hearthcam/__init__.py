@@ -22,7 +22,7 @@ PLATFORMS: list[Platform] = [
 ]
 
 
-async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:  # noqa: ARG001
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up HearthCam's domain-wide parts (actions arrive here, per action-setup)."""
     return True
 

@@ -13,7 +13,7 @@ PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: HearthCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
@@ -46,7 +46,7 @@ class HearthCamCamera(HearthCamEntity, Camera):
     async def async_camera_image(
         self,
         width: int | None = None,
-        height: int | None = None,  # noqa: ARG002 - the aspect ratio is kept from width
+        height: int | None = None,  # unused: the aspect ratio follows from width
     ) -> bytes | None:
         """Return the latest analysed frame as JPEG: no second connection to the camera."""
         worker = self.coordinator.worker

@@ -148,7 +148,7 @@ class HearthCamConfigFlow(ConfigFlow, domain=DOMAIN):
 
     @staticmethod
     @callback
-    def async_get_options_flow(config_entry: ConfigEntry) -> HearthCamOptionsFlow:  # noqa: ARG004
+    def async_get_options_flow(config_entry: ConfigEntry) -> HearthCamOptionsFlow:
         """Create the flow for one camera's detection, recording and privacy settings."""
         return HearthCamOptionsFlow()
 

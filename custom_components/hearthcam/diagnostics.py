@@ -22,7 +22,7 @@ def _scrub(value: Any, urls: tuple[str, ...]) -> Any:  # noqa: ANN401 - any JSON
 
 
 async def async_get_config_entry_diagnostics(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: HearthCamConfigEntry,
 ) -> dict[str, Any]:
     """Return what helps to debug one camera."""

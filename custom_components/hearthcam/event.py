@@ -14,7 +14,7 @@ PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: HearthCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:

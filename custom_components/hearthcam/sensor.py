@@ -65,7 +65,7 @@ SENSORS: tuple[HearthCamSensorDescription, ...] = (
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: HearthCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:

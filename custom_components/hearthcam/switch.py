@@ -14,7 +14,7 @@ PARALLEL_UPDATES = 0
 
 
 async def async_setup_entry(
-    hass: HomeAssistant,  # noqa: ARG001
+    hass: HomeAssistant,
     entry: HearthCamConfigEntry,
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
@@ -43,10 +43,10 @@ class HearthCamRecordingSwitch(HearthCamEntity, SwitchEntity, RestoreEntity):
         self._attr_available = True
         self._attr_is_on = self.coordinator.recording_enabled
 
-    async def async_turn_on(self, **kwargs: object) -> None:  # noqa: ARG002
+    async def async_turn_on(self, **kwargs: object) -> None:
         """Record motion clips."""
         self.coordinator.async_set_recording(enabled=True)
 
-    async def async_turn_off(self, **kwargs: object) -> None:  # noqa: ARG002
+    async def async_turn_off(self, **kwargs: object) -> None:
         """Stop recording motion clips (one in progress is finished)."""
         self.coordinator.async_set_recording(enabled=False)

@@ -111,8 +111,7 @@ class ClipInfo:
             raise ValueError(msg)
         timeline = data.get("motion_timeline")
         if not isinstance(timeline, list) or not all(
-            isinstance(point, list) and len(point) == 2  # noqa: PLR2004 - (offset, score) pairs
-            for point in timeline
+            isinstance(point, list) and len(point) == 2 for point in timeline
         ):
             msg = "motion_timeline must be a list of [offset_s, score] pairs"
             raise ValueError(msg)
@@ -277,7 +276,7 @@ def valid_day(day: str) -> bool:
 
 
 def _valid_time(hhmmss: str) -> bool:
-    return int(hhmmss[:2]) < 24 and int(hhmmss[2:4]) < 60 and int(hhmmss[4:]) < 60  # noqa: PLR2004
+    return int(hhmmss[:2]) < 24 and int(hhmmss[2:4]) < 60 and int(hhmmss[4:]) < 60
 
 
 def check_camera_key(camera_key: object) -> str:

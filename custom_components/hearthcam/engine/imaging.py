@@ -40,6 +40,6 @@ def encode_array_jpeg(image: np.ndarray, max_width: int | None = None) -> bytes:
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         msg = "expected a uint8 grey (H x W) or RGB (H x W x 3) array"
         raise ValueError(msg)
-    layout = "gray" if image.ndim == 2 else "rgb24"  # noqa: PLR2004 - array rank
+    layout = "gray" if image.ndim == 2 else "rgb24"
     frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format=layout)
     return encode_jpeg(frame, max_width)

@@ -101,7 +101,7 @@ def open_h264_mp4(
 
 def _adts_header_size(data: memoryview) -> int:
     """Length of the ADTS header at the start of data, or 0 if there is none."""
-    if len(data) < 9 or data[0] != 0xFF or data[1] & 0xF0 != 0xF0:  # noqa: PLR2004 - ADTS
+    if len(data) < 9 or data[0] != 0xFF or data[1] & 0xF0 != 0xF0:  # no ADTS sync word
         return 0
     return 7 if data[1] & 1 else 9  # 9 when a CRC follows (protection_absent = 0)
 

@@ -231,7 +231,7 @@ def _frame_rate(stream: VideoStream) -> float | None:
     # average_rate needs frame-rate probing, which is skipped; the codec's own timing
     # (H.264/HEVC VUI) usually still gives it. Some cameras write nonsense there.
     for rate in (stream.average_rate, stream.codec_context.framerate):
-        if rate and 0 < float(rate) <= 240:  # noqa: PLR2004 - no camera goes faster
+        if rate and 0 < float(rate) <= 240:  # no camera sends faster
             return float(rate)
     return None
 

@@ -34,7 +34,7 @@ class InvalidStreamURLError(ValueError):
 def parse_stream_url(url: str) -> str:
     """Return the URL stripped of surrounding blanks, or raise InvalidStreamURLError."""
     url = url.strip()
-    if not url or any(ch.isspace() or ord(ch) < 32 for ch in url):  # noqa: PLR2004 - C0 controls
+    if not url or any(ch.isspace() or ord(ch) < 32 for ch in url):  # C0 control characters
         msg = "the URL is empty or contains blanks or control characters"
         raise InvalidStreamURLError(msg)
     try:
