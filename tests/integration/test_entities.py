@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import av
 from homeassistant.components.camera import DOMAIN as CAMERA_DOMAIN
 from homeassistant.const import ATTR_ENTITY_ID, STATE_OFF, STATE_ON, STATE_UNAVAILABLE
 from homeassistant.core import Event, HomeAssistant
@@ -22,6 +23,7 @@ from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED
 from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.http_stream import AUTH_PASSWORD, AUTH_USER
+from devkit.live555 import Live555Server
 from devkit.pytest_plugin import MakeFootage
 
 from .camkit import (
@@ -99,6 +101,28 @@ def _assert_clip_saved(data: dict[str, Any], entry: MockConfigEntry) -> None:
     assert data["duration"] > 1.0
     assert data["peak_score"] > 0
     assert coordinator.store.resolve(data["clip_id"]).is_file()
+
+
+async def test_motion_over_rtsp_saves_a_playable_clip(
+    hass: HomeAssistant, tmp_path: Path, make_footage: MakeFootage, rtsp_server: Live555Server
+) -> None:
+    """Over a real RTSP/TCP stream (live555): motion on and off, and a clip that plays."""
+    use_media_dir(hass, tmp_path / "media")
+    saved: list[Event] = []
+    hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
+    scene = Scene(**SMALL, duration_s=10.0, seed=23, objects=(walker(1.0, 3.0),))
+    entry = await setup_camera(hass, rtsp_server.url(make_footage(scene).name))
+
+    await wait_for(hass, lambda: state_of(hass, MOTION) == STATE_ON, "motion to start")
+    await wait_for(hass, lambda: state_of(hass, MOTION) == STATE_OFF, "motion to end")
+    await wait_for(hass, lambda: bool(saved), "hearthcam_clip_saved")
+    _assert_clip_saved(saved[0].data, entry)
+    path = entry.runtime_data.coordinator.store.resolve(saved[0].data["clip_id"])
+    with av.open(str(path)) as clip:
+        frames = sum(1 for _ in clip.decode(video=0))
+    assert frames >= saved[0].data["duration"] * 15 - 2
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert hearthcam_threads() == []
 
 
 async def test_entities_on_one_device(
