@@ -36,9 +36,11 @@ from .const import (
     CONF_EXPORT_EXPIRY_HOURS,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
+    CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_PRIVACY_MASKS,
     CONF_RETAIN_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
@@ -47,6 +49,7 @@ from .const import (
     DOMAIN,
 )
 from .engine.errors import StreamError, StreamErrorKind
+from .engine.regions import InvalidPolygonError, parse_polygons
 from .engine.source import SourceOptions, StopRequestedError, probe
 from .engine.urls import InvalidStreamURLError, parse_stream_url, redact_url, stream_identity
 
@@ -230,6 +233,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_SENSITIVITY: _number(1, 10),
         CONF_ANALYSIS_FPS: _number(1, 15, "fps"),
         CONF_OFF_DELAY: _number(1, 600, UnitOfTime.SECONDS, slider=False),
+        CONF_MOTION_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
     },
     "recording": {
         CONF_PRE_ROLL: _number(0, 30, UnitOfTime.SECONDS),
@@ -250,6 +254,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
     "privacy": {
         CONF_ALLOW_EXPORTS: BooleanSelector(),
         CONF_EXPORT_EXPIRY_HOURS: _number(1, 168, UnitOfTime.HOURS, slider=False),
+        CONF_PRIVACY_MASKS: TextSelector(TextSelectorConfig(multiline=True)),
     },
 }
 
@@ -283,6 +288,19 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
+def _polygon_problem(options: Mapping[str, Any]) -> tuple[str, str] | None:
+    """Return the error key and message of the first polygon option that does not parse."""
+    for key, error in (
+        (CONF_MOTION_ZONES, "invalid_motion_zones"),
+        (CONF_PRIVACY_MASKS, "invalid_privacy_masks"),
+    ):
+        try:
+            parse_polygons(str(options[key]))
+        except InvalidPolygonError as err:
+            return error, str(err)
+    return None
+
+
 class HearthCamOptionsFlow(OptionsFlowWithReload):
     """One form of grouped settings; saving reloads the camera with them."""
 
@@ -290,15 +308,22 @@ class HearthCamOptionsFlow(OptionsFlowWithReload):
         """Show the settings with their current values; save them flat."""
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             options: dict[str, Any] = {**current, **_flatten(user_input)}
             # A clip starts with its pre-roll, so it must be allowed to run longer than that.
             if options[CONF_MAX_CLIP] <= options[CONF_PRE_ROLL]:
                 errors = {"base": "clip_shorter_than_pre_roll"}
+            elif problem := _polygon_problem(options):
+                errors = {"base": problem[0]}
+                placeholders = {"error": problem[1]}
             else:
                 # Keys this form does not show (added by later versions) are kept.
                 return self.async_create_entry(data=options)
             current = options
         return self.async_show_form(
-            step_id="init", data_schema=_options_schema(current), errors=errors
+            step_id="init",
+            data_schema=_options_schema(current),
+            errors=errors,
+            description_placeholders=placeholders,
         )

@@ -20,6 +20,9 @@ CONF_MAX_STORAGE_GB: Final = "max_storage_gb"  # 0 = no cap
 CONF_RTSP_TRANSPORT: Final = "rtsp_transport"  # "tcp" or "udp"
 CONF_ALLOW_EXPORTS: Final = "allow_exports"
 CONF_EXPORT_EXPIRY_HOURS: Final = "export_expiry_hours"
+# Polygons as text, one per line of `x,y` points in 0..1 (engine/regions.py reads them).
+CONF_MOTION_ZONES: Final = "motion_zones"
+CONF_PRIVACY_MASKS: Final = "privacy_masks"
 
 DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_SENSITIVITY: 5,
@@ -33,6 +36,8 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_RTSP_TRANSPORT: "tcp",
     CONF_ALLOW_EXPORTS: False,
     CONF_EXPORT_EXPIRY_HOURS: 24.0,
+    CONF_MOTION_ZONES: "",
+    CONF_PRIVACY_MASKS: "",
 }
 
 # Where clips live: under the first media folder, in this subfolder.

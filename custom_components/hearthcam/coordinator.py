@@ -11,7 +11,6 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
-import math
 import re
 import time
 from typing import Any, Final, Literal, cast
@@ -24,9 +23,11 @@ from homeassistant.helpers.event import async_call_later, async_track_time_inter
 from .const import (
     CONF_ANALYSIS_FPS,
     CONF_MAX_CLIP,
+    CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
+    CONF_PRIVACY_MASKS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
     DEFAULT_OPTIONS,
@@ -36,8 +37,9 @@ from .data import CameraSettings, HearthCamConfigEntry
 from .engine.clip_info import ClipInfo
 from .engine.clips import ClipStore
 from .engine.errors import StorageError, StorageFullError, StreamError
-from .engine.motion import FrameDifferenceDetector, FrameDifferenceSettings, MotionResult
+from .engine.motion import MotionDetector, MotionResult, MotionSettings
 from .engine.recorder import RecorderOptions
+from .engine.regions import Regions, parse_polygons
 from .engine.source import SourceOptions
 from .engine.worker import CameraWorker, WorkerCallbacks, WorkerSettings
 
@@ -65,27 +67,12 @@ OPEN_TIMEOUT_S: Final = 4.0
 STALL_TIMEOUT_S: Final = 4.0
 STOP_TIMEOUT_S: Final = 5.0
 
-# Sensitivity 1..10 maps log-linearly onto the fraction of the frame that must change:
-# 1 needs 2 % of the picture, 10 needs 0.02 % (about a dozen pixels of a 320 px wide frame),
-# and the default 5 about 0.26 %, close to the detector's own default.
-SENSITIVITY_MIN: Final = 1
-SENSITIVITY_MAX: Final = 10
-_AREA_LEAST_SENSITIVE: Final = 0.02
-_AREA_MOST_SENSITIVE: Final = 0.0002
-
 type EventListener = Callable[[str, dict[str, Any]], None]
 
 
 def camera_key_for(entry_id: str) -> str:
     """Stable clip-store key of a camera: its entry id as a lowercase slug."""
     return re.sub(r"[^a-z0-9_-]", "_", entry_id.lower())[:64] or "camera"
-
-
-def min_area_for(sensitivity: int) -> float:
-    """Fraction of the frame that must change for a sensitivity of 1 (least) .. 10 (most)."""
-    level = min(SENSITIVITY_MAX, max(SENSITIVITY_MIN, sensitivity))
-    position = (level - SENSITIVITY_MIN) / (SENSITIVITY_MAX - SENSITIVITY_MIN)
-    return _AREA_LEAST_SENSITIVE * math.pow(_AREA_MOST_SENSITIVE / _AREA_LEAST_SENSITIVE, position)
 
 
 def _number(options: Mapping[str, Any], key: str) -> float:
@@ -98,12 +85,13 @@ def _number(options: Mapping[str, Any], key: str) -> float:
 
 def engine_settings(
     entry: HearthCamConfigEntry, settings: CameraSettings
-) -> tuple[WorkerSettings, FrameDifferenceSettings]:
+) -> tuple[WorkerSettings, MotionSettings]:
     """Worker and detector settings from the entry's data and options (defaults merged).
 
     Raises ValueError for options the engine cannot honour.
     """
     options = {**DEFAULT_OPTIONS, **entry.options}
+    masks = parse_polygons(str(options[CONF_PRIVACY_MASKS]))
     transport: Literal["tcp", "udp"] = "udp" if options[CONF_RTSP_TRANSPORT] == "udp" else "tcp"
     worker = WorkerSettings(
         camera_key=camera_key_for(entry.entry_id),
@@ -120,13 +108,15 @@ def engine_settings(
             max_clip_s=_number(options, CONF_MAX_CLIP),
         ),
         analysis_fps=_number(options, CONF_ANALYSIS_FPS),
+        privacy_masks=masks,
     )
     if not worker.analysis_fps > 0:
         msg = f"analysis_fps must be positive, got {worker.analysis_fps}"
         raise ValueError(msg)
-    detector = FrameDifferenceSettings(
-        min_area=min_area_for(round(_number(options, CONF_SENSITIVITY))),
+    detector = MotionSettings.for_sensitivity(
+        round(_number(options, CONF_SENSITIVITY)),
         off_delay_s=max(0.0, _number(options, CONF_OFF_DELAY)),
+        regions=Regions(zones=parse_polygons(str(options[CONF_MOTION_ZONES])), masks=masks),
     )
     return worker, detector
 
@@ -238,7 +228,7 @@ class HearthCamCoordinator:
             settings,
             self.store,
             self._callbacks(self._generation),
-            FrameDifferenceDetector(self.detector_settings),
+            MotionDetector(self.detector_settings),
         )
         self.worker.start()
         self._frames_seen = None

@@ -11,7 +11,7 @@ import time
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.errors import StorageError, StreamError
-from custom_components.hearthcam.engine.motion import MotionResult
+from custom_components.hearthcam.engine.motion import MotionDetector, MotionResult, MotionSettings
 from custom_components.hearthcam.engine.recorder import RecorderOptions
 from custom_components.hearthcam.engine.source import SourceOptions
 from custom_components.hearthcam.engine.worker import CameraWorker, WorkerCallbacks, WorkerSettings
@@ -79,7 +79,9 @@ def running_worker(
     """Start a worker on a freshly loaded store; always stop it and check it stopped fast."""
     store = ClipStore(store_root)
     store.load()
-    worker = CameraWorker(worker_settings, store, events.callbacks())
+    # A short off delay keeps the scenes (and clips) of worker tests short.
+    detector = MotionDetector(MotionSettings(off_delay_s=2.0))
+    worker = CameraWorker(worker_settings, store, events.callbacks(), detector)
     worker.start()
     try:
         yield worker

@@ -23,7 +23,9 @@ from custom_components.hearthcam.const import (
     CONF_ALLOW_EXPORTS,
     CONF_DETECT_STREAM_URL,
     CONF_MAX_CLIP,
+    CONF_MOTION_ZONES,
     CONF_PRE_ROLL,
+    CONF_PRIVACY_MASKS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
     CONF_STREAM_URL,
@@ -506,6 +508,33 @@ async def test_options_flow_clip_must_outlast_pre_roll(
     result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(good))
     await _assert_created(hass, result, mock_setup_entry)
     assert mock_config_entry.options[CONF_MAX_CLIP] == 60
+
+
+@pytest.mark.parametrize(
+    ("key", "error"),
+    [(CONF_MOTION_ZONES, "invalid_motion_zones"), (CONF_PRIVACY_MASKS, "invalid_privacy_masks")],
+)
+async def test_options_flow_refuses_unreadable_polygons(
+    hass: HomeAssistant,
+    mock_setup_entry: AsyncMock,
+    mock_config_entry: MockConfigEntry,
+    key: str,
+    error: str,
+) -> None:
+    """A zone or mask that does not parse is refused, saying why; a valid one is saved."""
+    mock_config_entry.add_to_hass(hass)
+    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    bad = {**DEFAULT_OPTIONS, key: "0,0 1,0 2,1"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(bad))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    assert "outside 0..1" in result["description_placeholders"]["error"]
+    assert mock_config_entry.options == {}
+
+    good = {**bad, key: "0,0 0.5,0 0.5,0.5\n0.5,0.5 1,0.5 1,1"}
+    result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(good))
+    await _assert_created(hass, result, mock_setup_entry)
+    assert mock_config_entry.options[key] == good[key]
 
 
 # --- strings -----------------------------------------------------------------------------

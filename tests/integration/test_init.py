@@ -21,9 +21,9 @@ from custom_components.hearthcam.coordinator import (
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
     camera_key_for,
-    min_area_for,
 )
 from custom_components.hearthcam.data import CameraSettings
+from custom_components.hearthcam.engine.motion import MotionSettings
 from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.http_stream import AUTH_PASSWORD, AUTH_USER
@@ -115,19 +115,8 @@ async def test_changed_options_apply_on_reload(
     assert worker is not first
     assert not first.stats.running
     assert worker.settings.analysis_fps == 2.0
-    assert coordinator.detector_settings.min_area == pytest.approx(min_area_for(9))
+    assert coordinator.detector_settings == MotionSettings.for_sensitivity(9, off_delay_s=1.0)
     await coordinator_connected(hass)
-
-
-def test_sensitivity_maps_onto_changed_area() -> None:
-    """More sensitive means less of the frame must change; out-of-range values are clamped."""
-    areas = [min_area_for(level) for level in range(1, 11)]
-    assert areas == sorted(areas, reverse=True)
-    assert areas[0] == pytest.approx(0.02)
-    assert areas[-1] == pytest.approx(0.0002)
-    assert 0.001 < min_area_for(5) < 0.004  # about the detector's own default (0.002)
-    assert min_area_for(0) == areas[0]
-    assert min_area_for(99) == areas[-1]
 
 
 async def _setup_fails(hass: HomeAssistant, url: str, options: dict[str, Any]) -> str:

@@ -7,6 +7,8 @@ import av
 from av.video.frame import VideoFrame
 import numpy as np
 
+from .regions import Polygon, black_out
+
 # Clip thumbnails (recorded, recovered and rebuilt alike): wide enough for a media browser tile.
 THUMBNAIL_MAX_WIDTH: Final = 480
 # FFmpeg's MJPEG quantiser scale: 2 is near-lossless, 31 worst; 4 keeps thumbnails small and sharp.
@@ -17,12 +19,21 @@ def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
 
-def encode_jpeg(frame: VideoFrame, max_width: int | None = None) -> bytes:
-    """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels."""
+def encode_jpeg(
+    frame: VideoFrame, max_width: int | None = None, masks: tuple[Polygon, ...] = ()
+) -> bytes:
+    """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels.
+
+    Privacy masks are painted black after scaling, so their cost follows the output size.
+    """
     width, height = float(frame.width), float(frame.height)
     if max_width is not None and width > max_width:
         width, height = float(max_width), height * max_width / width
-    scaled = frame.reformat(width=_even(width), height=_even(height), format="yuvj420p")
+    size = {"width": _even(width), "height": _even(height)}
+    if masks:
+        rgb = black_out(frame.reformat(**size, format="rgb24").to_ndarray(), masks)
+        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
+    scaled = frame.reformat(**size, format="yuvj420p")
     codec = av.CodecContext.create("mjpeg", "w")
     codec.width = scaled.width
     codec.height = scaled.height
@@ -35,11 +46,13 @@ def encode_jpeg(frame: VideoFrame, max_width: int | None = None) -> bytes:
     return b"".join(bytes(packet) for packet in packets)
 
 
-def encode_array_jpeg(image: np.ndarray, max_width: int | None = None) -> bytes:
-    """Encode an H x W grey or H x W x 3 RGB uint8 array as JPEG."""
+def encode_array_jpeg(
+    image: np.ndarray, max_width: int | None = None, masks: tuple[Polygon, ...] = ()
+) -> bytes:
+    """Encode an H x W grey or H x W x 3 RGB uint8 array as JPEG, privacy masks blacked out."""
     if image.dtype != np.uint8 or image.ndim not in (2, 3):
         msg = "expected a uint8 grey (H x W) or RGB (H x W x 3) array"
         raise ValueError(msg)
     layout = "gray" if image.ndim == 2 else "rgb24"
     frame = VideoFrame.from_ndarray(np.ascontiguousarray(image), format=layout)
-    return encode_jpeg(frame, max_width)
+    return encode_jpeg(frame, max_width, masks)

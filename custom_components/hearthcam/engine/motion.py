@@ -1,20 +1,44 @@
-"""Motion detection on small grey frames: the detector interface and a frame-difference detector."""
+"""Motion detection on small grey frames: a background model that tells objects from light.
 
-from dataclasses import dataclass
-from typing import Protocol
+docs/detection.md explains the method and the evidence for each guard. In short, per analysed
+frame: average the frame down to about 160 pixels wide; compare it with a running background
+after compensating the light globally (one gain for the frame) and locally (one gain per cell
+of 4 x 4 pixels); a pixel changed when both differences exceed its own learned noise; a cell
+moved when enough of its pixels changed; cells that keep flickering (foliage, water) and lone
+cells (rain, snow) do not count; a change over most of the frame is a lighting event that
+recalibrates instead of firing. Hysteresis turns the moving area into on/off decisions.
+"""
+
+from dataclasses import dataclass, field, replace
+import math
+from typing import Final, Protocol
 
 import numpy as np
 
+from .regions import Regions
+
 type Box = tuple[float, float, float, float]  # x0, y0, x1, y1, normalised to 0..1
+
+SENSITIVITY_MIN: Final = 1
+SENSITIVITY_MAX: Final = 10
+SENSITIVITY_DEFAULT: Final = 5
+# Light divides out as a gain; this offset keeps near-black cells from producing huge gains.
+_GAIN_OFFSET: Final = 1.0
+# Time steps outside this range (first frame, pauses, stream restarts) are clamped.
+_MIN_STEP_S: Final = 1 / 30
+_MAX_STEP_S: Final = 1.0
+_CLIPPED: Final = 250.0  # grey level from which a pixel counts as saturated
+_DEFAULT_MIN_AREA: Final = 0.003
+_DEFAULT_PIXEL_DELTA: Final = 8.0
 
 
 @dataclass(frozen=True, slots=True)
 class MotionResult:
     """The detector's verdict on one analysed frame."""
 
-    score: float  # fraction of analysed pixels that changed, 0..1
+    score: float  # fraction of the analysed picture that moved, 0..1
     motion: bool  # the decision after hysteresis (start frames, off delay)
-    box: Box | None  # bounding box of the changed pixels, if any
+    box: Box | None  # bounding box of the moving region, if any
 
 
 class Detector(Protocol):
@@ -30,58 +54,336 @@ class Detector(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class FrameDifferenceSettings:
-    """Tunables of the frame-difference detector, with units."""
+class MotionSettings:
+    """Tunables of the detector; each default is the sensitivity-5 value."""
 
-    pixel_threshold: int = 25  # grey levels a pixel must change by to count
-    min_area: float = 0.002  # fraction of the frame that must change to count as motion
-    start_frames: int = 2  # consecutive motion frames needed to start
-    off_delay_s: float = 2.0  # seconds without motion before motion ends
+    # Picture
+    work_width: int = 160  # px: frames are averaged down to about this width
+    cell_px: int = 4  # px of the working frame per side of a cell, the unit of area
+    # Pixels
+    noise_factor: float = 3.0  # a pixel changed when it differs by this many noise units
+    min_pixel_delta: float = _DEFAULT_PIXEL_DELTA  # grey levels: the threshold never drops below this
+    # Cells and area
+    cell_fill: float = 0.4  # fraction of a cell's pixels that must change for it to move
+    min_area: float = _DEFAULT_MIN_AREA  # fraction of the analysed picture that must move
+    instant_area: float = 0.02  # this much movement starts motion at once, without start_frames
+    global_change: float = 0.5  # a change over this fraction of the picture is light, not motion
+    light_jump: float = 0.15  # so is the whole picture's brightness changing by this (0.15 = 15 %)
+    # Repetitive motion: cells that toggled in this fraction of recent frames are ignored
+    flicker_limit: float = 0.3
+    flicker_s: float = 4.0  # s: memory of the toggle rate
+    # Learning (time constants in seconds)
+    background_s: float = 2.0  # how fast still parts of the picture follow slow light changes
+    absorb_s: float = 30.0  # how fast a change that stays (a parked car) becomes background
+    noise_s: float = 5.0  # how fast each pixel's noise level is learned
+    warmup_s: float = 2.0  # s after a (re)start when the detector learns and never fires
+    calibration_s: float = 1.0  # s after a lighting event when nothing new starts
+    # Hysteresis
+    start_frames: int = 2  # consecutive frames with enough movement needed to start
+    off_delay_s: float = 5.0  # s without movement before motion ends
+    regions: Regions = field(default_factory=Regions)
+
+    def __post_init__(self) -> None:
+        checks = {
+            "work_width": self.work_width >= 16,
+            "cell_px": 1 <= self.cell_px <= 16,
+            "noise_factor": self.noise_factor > 0,
+            "min_pixel_delta": 0 < self.min_pixel_delta < 255,
+            "cell_fill": 0 < self.cell_fill <= 1,
+            "min_area": 0 < self.min_area <= 1,
+            "instant_area": self.min_area <= self.instant_area <= 1,
+            "global_change": 0 < self.global_change <= 1,
+            "light_jump": self.light_jump > 0,
+            "flicker_limit": 0 < self.flicker_limit <= 1,
+            "start_frames": self.start_frames >= 1,
+            "off_delay_s": self.off_delay_s >= 0,
+        }
+        times = ("flicker_s", "background_s", "absorb_s", "noise_s")
+        checks |= {name: getattr(self, name) > 0 for name in times}
+        checks |= {name: getattr(self, name) >= 0 for name in ("warmup_s", "calibration_s")}
+        if bad := [name for name, ok in checks.items() if not ok]:
+            msg = f"invalid motion settings: {', '.join(bad)}"
+            raise ValueError(msg)
+
+    @classmethod
+    def for_sensitivity(cls, sensitivity: int, **overrides: object) -> MotionSettings:
+        """Build the settings for a user-facing sensitivity, 1 (least) .. 10 (most sensitive).
+
+        Sensitivity moves the area that must move log-linearly (2 % of the picture at 1, 0.05 %
+        at 10, 0.3 % at 5) and the pixel threshold floor linearly (14 grey levels at 1, 5 at 10).
+        """
+        level = min(SENSITIVITY_MAX, max(SENSITIVITY_MIN, int(sensitivity)))
+        position = (level - SENSITIVITY_MIN) / (SENSITIVITY_MAX - SENSITIVITY_MIN)
+        middle = (SENSITIVITY_DEFAULT - SENSITIVITY_MIN) / (SENSITIVITY_MAX - SENSITIVITY_MIN)
+        # Piecewise through the defaults, so level 5 is exactly the defaults.
+        min_area = _through(position, middle, (0.02, _DEFAULT_MIN_AREA, 0.0005), log=True)
+        delta = _through(position, middle, (14.0, _DEFAULT_PIXEL_DELTA, 5.0), log=False)
+        settings = cls(min_area=min_area, min_pixel_delta=round(delta, 1))
+        return replace(settings, **overrides)  # type: ignore[arg-type]
 
 
-class FrameDifferenceDetector:
-    """Compares each frame to the previous one; simple, cheap, and fooled by light changes."""
+class MotionDetector:
+    """Background model with noise-adaptive thresholds, light compensation and hysteresis."""
 
-    def __init__(self, settings: FrameDifferenceSettings | None = None) -> None:
-        self.settings = settings or FrameDifferenceSettings()
-        self._previous: np.ndarray | None = None
+    def __init__(self, settings: MotionSettings | None = None) -> None:
+        self.settings = settings or MotionSettings()
+        self._model: _Model | None = None
+        self._started_s: float | None = None
+        self._calm_after_s = -math.inf
+        self._last_s = 0.0
         self._streak = 0
         self._active = False
-        self._last_motion_s = 0.0
+        self._last_motion_s = -math.inf
+
+    @property
+    def calibrating(self) -> bool:
+        """Whether the detector is still learning (after a start or a lighting event)."""
+        return self._model is None or self._last_s < self._calm_after_s
 
     def reset(self) -> None:
-        """Forget the previous frame and end any motion."""
-        self._previous = None
+        """Forget the background and end any motion (the stream restarted)."""
+        self._model = None
+        self._started_s = None
         self._streak = 0
         self._active = False
 
     def analyse(self, frame: np.ndarray, timestamp_s: float) -> MotionResult:
-        """Score the change against the previous frame and apply hysteresis."""
-        previous, self._previous = self._previous, frame
-        if previous is None or previous.shape != frame.shape:
+        """Score one grey frame against the background and apply hysteresis."""
+        model = self._model
+        if model is None or not model.fits(frame):
+            self._model = _Model(frame, self.settings)
+            self._calm_after_s = timestamp_s + self.settings.warmup_s
+            self._last_s = timestamp_s
             return MotionResult(0.0, self._active, None)
-        # uint8 subtraction wraps, so compare in a wider type; int16 is enough and cheap.
-        changed = np.abs(frame.astype(np.int16) - previous) > self.settings.pixel_threshold
-        score = float(np.count_nonzero(changed)) / changed.size
-        moving = score >= self.settings.min_area
-        self._streak = self._streak + 1 if moving else 0
-        if self._streak >= self.settings.start_frames:
+        step = min(_MAX_STEP_S, max(_MIN_STEP_S, timestamp_s - self._last_s))
+        self._last_s = timestamp_s
+        learning = timestamp_s < self._calm_after_s
+        moving, lighting = model.update(frame, step, learning=learning)
+        if lighting:
+            self._calm_after_s = timestamp_s + self.settings.calibration_s
+            learning = True
+        area = float(np.count_nonzero(moving)) / model.analysed_cells
+        box = model.box(moving) if area else None
+        return MotionResult(area, self._decide(area, timestamp_s, learning=learning), box)
+
+    def _decide(self, area: float, timestamp_s: float, *, learning: bool) -> bool:
+        """Hysteresis: start_frames (or one frame of a large area) to start, off_delay to end."""
+        settings = self.settings
+        qualifies = not learning and area >= settings.min_area
+        self._streak = self._streak + 1 if qualifies else 0
+        if qualifies and (self._streak >= settings.start_frames or area >= settings.instant_area):
             self._active = True
-        if moving and self._active:
+        if qualifies:
             self._last_motion_s = timestamp_s
-        elif self._active and timestamp_s - self._last_motion_s >= self.settings.off_delay_s:
+        elif self._active and timestamp_s - self._last_motion_s >= settings.off_delay_s:
             self._active = False
-        return MotionResult(score, self._active, _bounding_box(changed) if moving else None)
+        return self._active
 
 
-def _bounding_box(mask: np.ndarray) -> Box:
-    """Normalised bounding box of the true pixels of a non-empty mask."""
-    rows = np.flatnonzero(mask.any(axis=1))
-    cols = np.flatnonzero(mask.any(axis=0))
-    height, width = mask.shape
-    return (
-        cols[0] / width,
-        rows[0] / height,
-        (cols[-1] + 1) / width,
-        (rows[-1] + 1) / height,
+class _Model:
+    """The per-pixel and per-cell state of one stream at one frame size."""
+
+    def __init__(self, frame: np.ndarray, settings: MotionSettings) -> None:
+        self.settings = settings
+        self.shape = frame.shape
+        height, width = frame.shape
+        cell = settings.cell_px
+        self.block = max(1, width // settings.work_width)
+        self.grid = (height // self.block // cell, width // self.block // cell)
+        rows, cols = self.grid
+        if rows < 1 or cols < 1:
+            msg = f"frame {width}x{height} is too small to analyse"
+            raise ValueError(msg)
+        # The analysed part of the frame: whole cells of whole blocks (a few edge pixels drop).
+        self.crop = (rows * cell * self.block, cols * cell * self.block)
+        self.scale = (self.crop[0] / height, self.crop[1] / width)
+        # Pixels outside the zones or under a mask never change; a cell counts when at least
+        # half of it is analysed.
+        self.analysed = settings.regions.analysed(rows * cell, cols * cell)
+        self.cell_valid = (
+            np.ones(self.grid, bool) if self.analysed is None else self._fill(self.analysed) >= 0.5
+        )
+        self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
+        background = self._working(frame)
+        self.background = background
+        # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
+        # no steps at cell borders. Interpolation matrices make that two small matrix products.
+        self._spread_rows = _interpolation(rows, cell)
+        self._spread_cols = _interpolation(cols, cell).T.copy()
+        self.noise = np.full_like(background, settings.min_pixel_delta / settings.noise_factor)
+        self.flicker = np.zeros(self.grid, np.float32)
+        self.moved = np.zeros(self.grid, bool)
+
+    def fits(self, frame: np.ndarray) -> bool:
+        """Whether the frame has the size this model was built for."""
+        return frame.shape == self.shape
+
+    def _working(self, frame: np.ndarray) -> np.ndarray:
+        """Average blocks of the cropped frame into the working frame (float32)."""
+        cropped = frame[: self.crop[0], : self.crop[1]]
+        if self.block == 1:
+            return cropped.astype(np.float32)
+        working = _block_sum(cropped.astype(np.uint16), self.block).astype(np.float32)
+        working *= np.float32(1 / self.block**2)
+        return working
+
+    def _cells(self, image: np.ndarray) -> np.ndarray:
+        """View a working-size image as (R, c, C, c), to broadcast per-cell values onto it."""
+        rows, cols = self.grid
+        cell = self.settings.cell_px
+        return image.reshape(rows, cell, cols, cell)
+
+    def _smooth(self, per_cell: np.ndarray) -> np.ndarray:
+        """Spread one value per cell over the working-size image by bilinear interpolation."""
+        spread: np.ndarray = self._spread_rows @ per_cell @ self._spread_cols
+        return spread
+
+    def _lit(self, image: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
+        """Multiply a working-size image by one value per cell."""
+        lit: np.ndarray = self._cells(image) * per_cell[:, None, :, None]
+        return lit.reshape(image.shape)
+
+    def _fill(self, image: np.ndarray) -> np.ndarray:
+        """Mean over each cell of a working-size image (booleans give the changed fraction)."""
+        cell = self.settings.cell_px
+        values = image.view(np.uint8) if image.dtype == np.bool_ else image
+        total = _block_sum(values.astype(np.float32, copy=False), cell)
+        total *= np.float32(1 / cell**2)
+        return total
+
+    def update(
+        self, frame: np.ndarray, step_s: float, *, learning: bool
+    ) -> tuple[np.ndarray, bool]:
+        """Learn from one frame; return the cells that moved and whether light changed."""
+        settings = self.settings
+        current = self._working(frame)
+        background = self.background
+        # Clipped pixels carry no evidence: a light pool that saturates erases the texture a
+        # gain would otherwise explain, and what lies under it cannot be known.
+        unclipped = np.maximum(current, background) < _CLIPPED
+        # Light multiplies what the scene reflects: estimate it as gains, per cell and globally.
+        weight = unclipped.astype(np.float32)
+        lit = self._fill(current * weight) + _GAIN_OFFSET
+        local_gain = lit / (self._fill(background * weight) + _GAIN_OFFSET)
+        global_gain = float(np.median(local_gain[self.cell_valid]))
+        background *= np.float32(global_gain)
+        difference = np.abs(current - background)
+        unexplained = np.abs(current - background * self._smooth(local_gain))
+        threshold = np.maximum(self.noise * settings.noise_factor, settings.min_pixel_delta)
+        changed = (difference > threshold) & unclipped
+        if self.analysed is not None:
+            changed &= self.analysed
+        # Much of the picture changing at once (lights, IR switch, exposure): recalibrate.
+        changed_cells = self._fill(changed) >= settings.cell_fill
+        lighting = abs(math.log(global_gain)) > math.log1p(settings.light_jump) or (
+            np.count_nonzero(changed_cells) > settings.global_change * self.analysed_cells
+        )
+        if lighting:
+            self.background = current.copy()
+            self.moved[:] = False
+            return np.zeros(self.grid, bool), True
+        # Changes that a local gain explains (headlights, shadows of clouds) are not motion.
+        moved_cells = self._fill(changed & (unexplained > threshold)) >= settings.cell_fill
+        moved_cells &= self.cell_valid
+        self._learn_flicker(moved_cells, step_s)
+        moving = moved_cells & (self.flicker <= settings.flicker_limit)
+        moving &= _has_neighbour(moving)
+        self._learn(current, np.minimum(difference, unexplained), moved_cells, step_s, learning)
+        return moving, False
+
+    def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
+        """Track how often each cell toggles: foliage and water toggle, people move on."""
+        toggled = (moved != self.moved).astype(np.float32)
+        self.flicker += _rate(step_s, self.settings.flicker_s) * (toggled - self.flicker)
+        self.moved = moved
+
+    def _learn(
+        self,
+        current: np.ndarray,
+        residual: np.ndarray,
+        moved: np.ndarray,
+        step_s: float,
+        learning: bool,  # noqa: FBT001 - internal, always passed by position
+    ) -> None:
+        """Update the background and each pixel's noise level."""
+        settings = self.settings
+        fast = 0.5 if learning else None
+        still_rate = fast or _rate(step_s, settings.background_s)
+        moved_rate = fast or _rate(step_s, settings.absorb_s)
+        rate = np.where(moved, np.float32(moved_rate), np.float32(still_rate))
+        self.background += self._lit(current - self.background, rate)
+        # Noise is what neither gain explains; clamping each step keeps an object from
+        # teaching its pixels that large differences are normal.
+        noise_rate = fast or _rate(step_s, settings.noise_s)
+        ceiling = self.noise * 3.0 + 1.0
+        self.noise += np.float32(noise_rate) * (np.minimum(residual, ceiling) - self.noise)
+
+    def box(self, moving: np.ndarray) -> Box:
+        """Normalised bounding box of the moving cells."""
+        rows = np.flatnonzero(moving.any(axis=1))
+        cols = np.flatnonzero(moving.any(axis=0))
+        grid_rows, grid_cols = self.grid
+        row_scale, col_scale = self.scale
+        return (
+            cols[0] / grid_cols * col_scale,
+            rows[0] / grid_rows * row_scale,
+            (cols[-1] + 1) / grid_cols * col_scale,
+            (rows[-1] + 1) / grid_rows * row_scale,
+        )
+
+
+def _through(
+    position: float, middle: float, values: tuple[float, float, float], *, log: bool
+) -> float:
+    """Interpolate low -> middle -> high for a position in 0..1 (log-linearly if log)."""
+    low, mid, high = values
+    start, end, fraction = (
+        (low, mid, position / middle)
+        if position <= middle
+        else (mid, high, (position - middle) / (1 - middle))
     )
+    if log:
+        return start * math.pow(end / start, fraction)
+    return start + (end - start) * fraction
+
+
+def _rate(step_s: float, time_constant_s: float) -> float:
+    """Per-step weight of an exponential average with the given time constant."""
+    return 1.0 - math.exp(-step_s / time_constant_s)
+
+
+def _interpolation(cells: int, size: int) -> np.ndarray:
+    """Matrix (cells * size x cells) that interpolates cell-centre values linearly onto pixels."""
+    pixels = cells * size
+    # Position of each pixel centre in cell-centre units, clamped so the borders stay flat.
+    position = np.clip((np.arange(pixels) + 0.5) / size - 0.5, 0, cells - 1)
+    lower = np.floor(position).astype(int)
+    upper = np.minimum(lower + 1, cells - 1)
+    weight = (position - lower).astype(np.float32)
+    matrix = np.zeros((pixels, cells), np.float32)
+    matrix[np.arange(pixels), lower] += 1 - weight
+    matrix[np.arange(pixels), upper] += weight
+    return matrix
+
+
+def _block_sum(image: np.ndarray, size: int) -> np.ndarray:
+    """Sum each size x size block (strided slices: far faster than reshape-and-sum in numpy)."""
+    rows = image[0::size].copy()
+    for offset in range(1, size):
+        rows += image[offset::size]
+    total = rows[:, 0::size].copy()
+    for offset in range(1, size):
+        total += rows[:, offset::size]
+    return total
+
+
+def _has_neighbour(cells: np.ndarray) -> np.ndarray:
+    """Cells with at least one of their eight neighbours also set."""
+    padded = np.pad(cells, 1)
+    rows, cols = cells.shape
+    count = np.zeros(cells.shape, np.uint8)
+    for dy in range(3):
+        for dx in range(3):
+            if dy != 1 or dx != 1:
+                count += padded[dy : dy + rows, dx : dx + cols]
+    return count > 0

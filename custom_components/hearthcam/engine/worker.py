@@ -24,8 +24,9 @@ from .clips import ClipStore
 from .errors import StorageError, StreamError
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .model import RecordedClip
-from .motion import Detector, FrameDifferenceDetector, MotionResult
+from .motion import Detector, MotionDetector, MotionResult
 from .recorder import Recorder, RecorderOptions
+from .regions import Polygon
 from .source import Backoff, SourceOptions, SourceStats, StopRequestedError, StreamSource
 from .urls import redact_text
 
@@ -70,6 +71,7 @@ class WorkerSettings:
     analysis_width: int = 320
     detection_enabled: bool = True
     recording_enabled: bool = True
+    privacy_masks: tuple[Polygon, ...] = ()  # blacked out in stills and clip thumbnails
 
     def __repr__(self) -> str:
         # The URLs carry credentials; a repr must never show them.
@@ -214,7 +216,7 @@ class CameraWorker:
         self._commands: queue.SimpleQueue[RecorderCommand] = queue.SimpleQueue()
         self._recording_enabled = settings.recording_enabled
         self._analyser = FrameAnalyser(
-            detector or FrameDifferenceDetector(),
+            detector or MotionDetector(),
             settings.analysis_fps,
             settings.analysis_width,
             self._on_result,
@@ -286,9 +288,9 @@ class CameraWorker:
             self._on_result(MotionResult(0.0, False, None))
 
     def snapshot_jpeg(self, max_width: int | None = None) -> bytes | None:
-        """JPEG of the latest analysed frame, or None before the first frame."""
+        """JPEG of the latest analysed frame with privacy masks applied; None before a frame."""
         frame = self._analyser.latest_frame()
-        return None if frame is None else encode_jpeg(frame, max_width)
+        return None if frame is None else encode_jpeg(frame, max_width, self.settings.privacy_masks)
 
     @property
     def stats(self) -> WorkerStats:
