@@ -10,6 +10,9 @@ from .const import DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
 from .engine.urls import InvalidStreamURLError
+from .retention import DATA_RETENTION, ClipRetention
+from .services import async_setup_services
+from .views import ClipFileView
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
@@ -23,7 +26,11 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up HearthCam's domain-wide parts (actions arrive here, per action-setup)."""
+    """Set up what all cameras share: actions, the clip view and retention."""
+    async_setup_services(hass)
+    hass.http.register_view(ClipFileView(hass))
+    retention = hass.data[DATA_RETENTION] = ClipRetention(hass)
+    retention.async_start()
     return True
 
 
@@ -56,6 +63,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) ->
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
+    # This camera's limits apply at once (at start-up, and after its options changed).
+    hass.data[DATA_RETENTION].async_schedule()
     # Config entries are not unloaded when Home Assistant stops; the worker must stop anyway.
     entry.async_on_unload(
         hass.bus.async_listen(EVENT_HOMEASSISTANT_STOP, coordinator.async_on_hass_stop)

@@ -1,4 +1,4 @@
-"""Diagnostic sensors for tuning: analysed and stream frame rates, bitrate, score, last clip."""
+"""Sensors: last clip, storage used, and diagnostic ones for tuning (rates, bitrate, score)."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -10,18 +10,22 @@ from homeassistant.components.sensor import (
     SensorEntityDescription,
     SensorStateClass,
 )
-from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfDataRate
+from homeassistant.const import PERCENTAGE, EntityCategory, UnitOfDataRate, UnitOfInformation
 from homeassistant.core import HomeAssistant, callback
+from homeassistant.helpers.dispatcher import async_dispatcher_connect
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HearthCamCoordinator
 from .data import HearthCamConfigEntry
+from .engine.clips import Usage
 from .entity import HearthCamEntity
+from .retention import SIGNAL_STORAGE_CHANGED
 
 PARALLEL_UPDATES = 0
 
 FRAMES_PER_SECOND = "fps"
 LAST_CLIP = "last_clip"
+STORAGE_USED = "storage_used"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +34,7 @@ class HearthCamSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[HearthCamCoordinator], float | datetime | None]
     needs_stream: bool = True  # unavailable while the stream is down
+    storage: bool = False  # also changes when clips are deleted (retention, actions)
 
 
 def _tuning(
@@ -61,6 +66,19 @@ SENSORS: tuple[HearthCamSensorDescription, ...] = (
         value_fn=lambda c: c.last_clip.start if c.last_clip else None,
         needs_stream=False,
     ),
+    HearthCamSensorDescription(
+        key=STORAGE_USED,
+        translation_key=STORAGE_USED,
+        device_class=SensorDeviceClass.DATA_SIZE,
+        native_unit_of_measurement=UnitOfInformation.BYTES,
+        suggested_unit_of_measurement=UnitOfInformation.MEGABYTES,
+        suggested_display_precision=1,
+        state_class=SensorStateClass.MEASUREMENT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda c: c.store.usage().cameras.get(c.camera_key, Usage()).size_bytes,
+        needs_stream=False,
+        storage=True,
+    ),
 )
 
 
@@ -84,6 +102,16 @@ class HearthCamSensor(HearthCamEntity, SensorEntity):
     ) -> None:
         super().__init__(coordinator, description.key)
         self.entity_description = description
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the coordinator, and clip deletions for the storage sensor."""
+        await super().async_added_to_hass()
+        if self.entity_description.storage:
+            self.async_on_remove(
+                async_dispatcher_connect(
+                    self.hass, SIGNAL_STORAGE_CHANGED, self._handle_coordinator_update
+                )
+            )
 
     @callback
     def _update_attrs(self) -> None:

@@ -360,6 +360,64 @@ def test_a_day_of_2000_clips_lists_fast(tmp_path: Path, clip_mp4: Path) -> None:
     print("\n".join(timings))  # noqa: T201 - measurements for the benchmark (pytest -s)
 
 
+def test_time_ranges_span_days_and_page(store: ClipStore, clip_mp4: Path) -> None:
+    """clips_between answers a range across UTC days (a local day) newest first, paged."""
+    # A day in UTC+2: from 22:00 UTC the day before to 22:00 UTC on the day.
+    zone = timezone(timedelta(hours=2))
+    day_start = datetime(2026, 3, 14, tzinfo=zone)
+    day_end = day_start + timedelta(days=1)
+    offsets_s = [-1, 0, 0, 1, 7200, 80000, 86399, 86400]  # around both edges; two at 00:00:00
+    ids = [
+        record(store, "cam", day_start + timedelta(seconds=s), clip_mp4, link=True).clip_id
+        for s in offsets_s
+    ]
+    record(store, "yard", day_start + timedelta(hours=1), clip_mp4, link=True)
+    inside = ids[1:7][::-1]  # newest first; 00:00:00 twice, n orders them
+    assert store.days("cam") == ["2026-03-14", "2026-03-13"]
+    assert [c.clip_id for c in store.clips_between("cam", day_start, day_end)] == inside
+    assert store.count_between("cam", day_start, day_end) == 6
+    pages = [store.clips_between("cam", day_start, day_end, o, 4) for o in (0, 4, 8)]
+    assert [[c.clip_id for c in page] for page in pages] == [inside[:4], inside[4:], []]
+    assert [c.clip_id for c in store.clips_between("cam", day_start, day_end, 3, 2)] == inside[3:5]
+    assert store.clips_between("cam", day_start, day_end, limit=0) == []
+    assert store.clips_between("cam", day_end, day_start) == []
+    assert store.count_between("nobody", day_start, day_end) == 0
+    with pytest.raises(ValueError, match="timezone-aware"):
+        store.clips_between("cam", datetime(2026, 3, 14), day_end)  # noqa: DTZ001
+    with pytest.raises(ValueError, match="negative"):
+        store.clips_between("cam", day_start, day_end, offset=-1)
+    with pytest.raises(InvalidClipIdError):
+        store.count_between("../cam", day_start, day_end)
+
+
+def test_open_file_reads_plain_files_only(
+    tmp_path: Path, store: ClipStore, clip_mp4: Path, thumbnail: bytes
+) -> None:
+    """open_file returns the clip's bytes; a link or FIFO in its place is refused at once."""
+    info = record(store, "cam", T0, clip_mp4, thumbnail=thumbnail)
+    with store.open_file(info.clip_id) as video:
+        assert video.read() == clip_mp4.read_bytes()
+    with store.open_file(info.clip_id, ClipFile.THUMBNAIL) as jpeg:
+        assert jpeg.read() == thumbnail
+    with pytest.raises(ClipNotFoundError):
+        store.open_file("cam/2026-03-14/120001-1")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("private")
+    sidecar = store.root / "cam" / "2026-03-14" / "120000-1.json"
+    sidecar.unlink()
+    sidecar.symlink_to(secret)
+    with pytest.raises(InvalidClipIdError):
+        store.open_file(info.clip_id, ClipFile.SIDECAR)
+    thumb = store.root / "cam" / "2026-03-14" / "120000-1.jpg"
+    thumb.unlink()
+    os.mkfifo(thumb)  # opening a FIFO for reading would block without a writer
+    with pytest.raises(InvalidClipIdError):
+        store.open_file(info.clip_id, ClipFile.THUMBNAIL)
+    thumb.unlink()
+    with pytest.raises(ClipNotFoundError):
+        store.open_file(info.clip_id, ClipFile.THUMBNAIL)
+
+
 # --- paths that must not escape -------------------------------------------------------------
 
 BAD_IDS = [
@@ -398,7 +456,7 @@ BAD_IDS = [
 @pytest.mark.parametrize("clip_id", BAD_IDS)
 def test_malformed_ids_are_refused(store: ClipStore, clip_id: str) -> None:
     """Anything but the exact id shape is InvalidClipIdError, whatever the operation."""
-    for operation in (store.resolve, store.get, store.delete):
+    for operation in (store.resolve, store.get, store.delete, store.open_file):
         with pytest.raises(InvalidClipIdError):
             operation(clip_id)
     with pytest.raises(InvalidClipIdError), store.hold(clip_id):
@@ -596,6 +654,30 @@ def test_retention_by_total_size_deletes_oldest_across_cameras(
     assert everything_but_kept.deleted == tuple(ids[3:])
     assert everything_but_kept.still_over_bytes == sizes[ids[0]]
     assert store.cameras() == ["cam"]  # only the kept clip's camera is left
+
+
+def test_retention_of_one_camera_leaves_the_others(store: ClipStore, clip_mp4: Path) -> None:
+    """With camera_key, age and size limits apply to that camera's clips and size only."""
+    now = T0 + timedelta(days=30)
+    cam = [record(store, "cam", now - timedelta(days=d), clip_mp4).clip_id for d in (9, 8, 1)]
+    yard = [record(store, "yard", now - timedelta(days=d), clip_mp4).clip_id for d in (10, 2)]
+    store.set_kept(cam[0], True)
+    result = store.apply_retention(RetentionPolicy(max_age_days=5), now=now, camera_key="cam")
+    assert result.deleted == (cam[1],)
+    assert sorted(store.days("yard")) == sorted({y.split("/")[1] for y in yard})
+    cam_bytes = store.usage().cameras["cam"].size_bytes
+    one_clip = cam_bytes // 2
+    by_size = store.apply_retention(
+        RetentionPolicy(max_total_bytes=one_clip), now=now, camera_key="cam"
+    )
+    assert by_size.deleted == (cam[2],)  # the kept one is older, but stays
+    assert by_size.still_over_bytes == store.usage().cameras["cam"].size_bytes - one_clip
+    assert store.usage().cameras["yard"].clip_count == 2
+    nothing = store.apply_retention(RetentionPolicy(max_total_bytes=0), now=now, camera_key="gone")
+    assert nothing.deleted == ()
+    assert nothing.still_over_bytes == 0
+    with pytest.raises(InvalidClipIdError):
+        store.apply_retention(RetentionPolicy(), camera_key="../x")
 
 
 @pytest.fixture

@@ -56,6 +56,7 @@ NAMES = {
     ACTIVITY: "Front door Activity",
     RECORDING: "Front door Recording",
     LAST_CLIP: "Front door Last clip",
+    "sensor.front_door_storage_used": "Front door Storage used",
 }
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 import errno
 import heapq
+import io
 import logging
 import os
 from pathlib import Path
@@ -46,6 +47,7 @@ from .clip_info import (
 from .errors import (
     ClipInUseError,
     ClipNotFoundError,
+    EngineError,
     InvalidClipIdError,
     StorageError,
     StorageFullError,
@@ -371,6 +373,62 @@ class ClipStore:
         with self._lock:
             return len(self._days.get(camera, {}).get(day, ()))
 
+    def clips_between(
+        self,
+        camera_key: str,
+        start: datetime,
+        end: datetime,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[ClipInfo]:
+        """Return a page of one camera's clips that began in [start, end), newest first.
+
+        Times count to the second the clip id names, so a range can span UTC days (a local
+        day, say) and still be answered from the index by bisection.
+        """
+        camera = check_camera_key(camera_key)
+        if offset < 0 or (limit is not None and limit < 0):
+            msg = "offset and limit must not be negative"
+            raise ValueError(msg)
+        page: list[ClipInfo] = []
+        with self._lock:
+            for keys, low, high in self._ranges(camera, start, end):
+                if offset >= high - low:
+                    offset -= high - low
+                    continue
+                stop = high - offset
+                offset = 0
+                first = low if limit is None else max(low, stop - (limit - len(page)))
+                page += [self._entries[key[2]].info for key in reversed(keys[first:stop])]
+                if limit is not None and len(page) >= limit:
+                    break
+        return page
+
+    def count_between(self, camera_key: str, start: datetime, end: datetime) -> int:
+        """Count one camera's clips that began in [start, end) (to the second of the id)."""
+        camera = check_camera_key(camera_key)
+        with self._lock:
+            return sum(high - low for _, low, high in self._ranges(camera, start, end))
+
+    def _ranges(
+        self, camera: str, start: datetime, end: datetime
+    ) -> list[tuple[list[tuple[str, int, str]], int, int]]:
+        """(sort keys of a day, low, high) covering [start, end), newest day first (lock held)."""
+        first, last = utc(start), utc(end)
+        first_day, last_day = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
+        # n >= 1 in every key, so (time, 0, "") sorts before every clip of that second.
+        first_key = (first.strftime("%H%M%S"), 0, "")
+        last_key = (last.strftime("%H%M%S"), 0, "")
+        days = self._days.get(camera, {})
+        ranges = []
+        for day in sorted((d for d in days if first_day <= d <= last_day), reverse=True):
+            keys = days[day]
+            low = bisect.bisect_left(keys, first_key) if day == first_day else 0
+            high = bisect.bisect_left(keys, last_key) if day == last_day else len(keys)
+            if high > low:
+                ranges.append((keys, low, high))
+        return ranges
+
     def get(self, clip_id: str) -> ClipInfo:
         """Return the clip with this id."""
         name = ClipName.parse(clip_id)
@@ -397,20 +455,42 @@ class ClipStore:
         try:
             with self._open_day(name.camera, name.day) as day_fd:
                 mode = os.stat(filename, dir_fd=day_fd, follow_symlinks=False).st_mode
-        except FileNotFoundError as err:
-            raise ClipNotFoundError(clip_id) from err
         except OSError as err:
-            if err.errno in SYMLINK_ERRNOS:
-                msg = f"{clip_id!r} leads through a symlink or non-directory"
-                raise InvalidClipIdError(msg) from err
-            msg = f"cannot look up {clip_id}"
-            raise _storage_error(msg, err) from err
+            raise _lookup_error(clip_id, err) from err
         if not stat.S_ISREG(mode):
             msg = f"{clip_id!r} {kind} is not a regular file"
             raise InvalidClipIdError(msg)
         with self._lock:
             self._entry(name.clip_id)
         return self._root / name.camera / name.day / filename
+
+    def open_file(self, clip_id: str, kind: ClipFile | str = ClipFile.VIDEO) -> io.BufferedReader:
+        """Open one file of a clip for reading; the caller closes it.
+
+        Unlike a path from resolve(), nothing can swap the file for a symlink between the check
+        and the open: the file is opened with O_NOFOLLOW through the day's directory descriptor.
+        """
+        name = ClipName.parse(clip_id)
+        filename = name.stem + ClipFile(kind).suffix
+        with self._lock:
+            self._entry(name.clip_id)
+        # O_NONBLOCK: a FIFO planted under a clip's name must not block the reader.
+        flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+        try:
+            with self._open_day(name.camera, name.day) as day_fd:
+                fd = os.open(filename, flags, dir_fd=day_fd)
+        except OSError as err:
+            raise _lookup_error(clip_id, err) from err
+        try:
+            regular = stat.S_ISREG(os.fstat(fd).st_mode)
+        except OSError as err:
+            os.close(fd)
+            raise _lookup_error(clip_id, err) from err
+        if not regular:
+            os.close(fd)
+            msg = f"{clip_id!r} {kind} is not a regular file"
+            raise InvalidClipIdError(msg)
+        return os.fdopen(fd, "rb")
 
     # --- changes to finished clips -------------------------------------------------------
 
@@ -491,13 +571,20 @@ class ClipStore:
                 self._tidy_dirs(name.camera, name.day)
 
     def apply_retention(
-        self, policy: RetentionPolicy, now: datetime | None = None
+        self,
+        policy: RetentionPolicy,
+        now: datetime | None = None,
+        *,
+        camera_key: str | None = None,
     ) -> RetentionResult:
         """Delete the oldest clips beyond the limits: age, then total size, then free space.
 
         Kept, held and recording clips are never deleted; they count towards the limits, and
-        what they leave unreachable is reported in the result.
+        what they leave unreachable is reported in the result. With camera_key, only that
+        camera's clips are candidates and max_total_bytes counts only their size (free space
+        is the disk's either way).
         """
+        camera = None if camera_key is None else check_camera_key(camera_key)
         moment = datetime.now(UTC) if now is None else utc(now)
         cutoff = (
             None if policy.max_age_days is None else moment - timedelta(days=policy.max_age_days)
@@ -505,9 +592,9 @@ class ClipStore:
         deleted: list[str] = []
         with self._mutate_lock:
             with self._lock:
-                excess = self._over_bytes(policy)
+                excess = self._over_bytes(policy, camera)
                 short = self._short_bytes(policy)
-                victims = self._retention_victims(cutoff, excess, short)
+                victims = self._retention_victims(cutoff, excess, short, camera)
             for name in victims:
                 try:
                     self._delete(name)
@@ -519,7 +606,7 @@ class ClipStore:
                 deleted.append(name.clip_id)
             with self._lock:
                 result = RetentionResult(
-                    tuple(deleted), self._short_bytes(policy), self._over_bytes(policy)
+                    tuple(deleted), self._short_bytes(policy), self._over_bytes(policy, camera)
                 )
         if deleted:
             _LOGGER.info("Retention deleted %d clip(s)", len(deleted))
@@ -532,10 +619,11 @@ class ClipStore:
             )
         return result
 
-    def _over_bytes(self, policy: RetentionPolicy) -> int:
+    def _over_bytes(self, policy: RetentionPolicy, camera: str | None) -> int:
         if policy.max_total_bytes is None:
             return 0
-        return max(0, sum(u.size_bytes for u in self._usage.values()) - policy.max_total_bytes)
+        usages = self._usage.values() if camera is None else [self._usage.get(camera, Usage())]
+        return max(0, sum(u.size_bytes for u in usages) - policy.max_total_bytes)
 
     def _short_bytes(self, policy: RetentionPolicy) -> int:
         if policy.min_free_bytes is None:
@@ -548,11 +636,11 @@ class ClipStore:
         return max(0, policy.min_free_bytes - free)
 
     def _retention_victims(
-        self, cutoff: datetime | None, excess: int, short: int
+        self, cutoff: datetime | None, excess: int, short: int, camera: str | None
     ) -> list[ClipName]:
         """Oldest-first clips to delete (lock held); deletions are estimated to free disk_bytes."""
         victims = []
-        for clip_id in self._oldest_first():
+        for clip_id in self._oldest_first(camera):
             entry = self._entries[clip_id]
             expired = cutoff is not None and entry.info.start < cutoff
             if not (expired or excess > 0 or short > 0):
@@ -564,9 +652,10 @@ class ClipStore:
             short -= entry.disk_bytes
         return victims
 
-    def _oldest_first(self) -> Iterator[str]:
-        """All clip ids, oldest first across cameras (lock held while iterating)."""
-        per_camera = [_camera_in_order(days) for days in self._days.values()]
+    def _oldest_first(self, camera: str | None = None) -> Iterator[str]:
+        """Clip ids (of all cameras, or of one), oldest first (lock held while iterating)."""
+        cameras = self._days.values() if camera is None else [self._days.get(camera, {})]
+        per_camera = [_camera_in_order(days) for days in cameras]
         for *_, clip_id in heapq.merge(*per_camera):
             yield clip_id
 
@@ -887,6 +976,15 @@ def _info_from_facts(
         has_thumbnail=has_thumbnail,
         notes=(note,),
     )
+
+
+def _lookup_error(clip_id: str, err: OSError) -> EngineError:
+    """Classify a failed lookup of a clip's file: missing, through a symlink, or storage."""
+    if isinstance(err, FileNotFoundError):
+        return ClipNotFoundError(clip_id)
+    if err.errno in SYMLINK_ERRNOS:
+        return InvalidClipIdError(f"{clip_id!r} leads through a symlink or non-directory")
+    return _storage_error(f"cannot look up {clip_id}", err)
 
 
 def _storage_error(message: str, err: OSError) -> StorageError:
