@@ -1,18 +1,54 @@
-"""Entry point: `python -m benchmarks [pipeline] [--json] [--quick]` (see scripts/bench)."""
+"""Entry point: `python -m benchmarks [pipeline|accuracy|all] [--json] [--quick]` (scripts/bench).
 
+`all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
+one object.
+"""
+
+import json
 import sys
 
-from benchmarks import pipeline
+from benchmarks import accuracy, pipeline
 
-SUITES = {"pipeline": pipeline.main}
+SUITES = {"pipeline": pipeline.main, "accuracy": accuracy.main}
+
+
+def run_all(argv: list[str]) -> int:
+    """Run the pipeline and accuracy suites; one merged JSON object with --json."""
+    as_json = "--json" in argv
+    quick = "--quick" in argv
+    unknown = [arg for arg in argv if arg not in {"--json", "--quick"}]
+    if unknown:
+        print(f"scripts/bench all takes only --json and --quick, not {unknown}", file=sys.stderr)
+        return 2
+    if not as_json:
+        # The tables, one after the other, exactly as each suite prints its own.
+        status = pipeline.main(argv)
+        print()
+        return status or accuracy.main(argv)
+    figures = pipeline.run(pipeline.QUICK if quick else pipeline.FULL)
+    scores = accuracy.run(accuracy.QUICK if quick else accuracy.FULL)
+    targets = {**_mapping(figures.pop("targets")), **_mapping(scores.pop("targets"))}
+    meets = {**_mapping(figures.pop("meets_targets")), **_mapping(scores.pop("meets_targets"))}
+    print(json.dumps({**figures, **scores, "targets": targets, "meets_targets": meets}, indent=2))
+    return 0
+
+
+def _mapping(value: object) -> dict[str, object]:
+    """Check that a JSON figure is a sub-object, and return it."""
+    if not isinstance(value, dict):
+        msg = f"expected a mapping, got {value!r}"
+        raise TypeError(msg)
+    return value
 
 
 def main(argv: list[str]) -> int:
     """Run the named suite (default: pipeline) with the remaining arguments."""
     name = argv[0] if argv and not argv[0].startswith("-") else "pipeline"
     rest = argv[1:] if argv and argv[0] == name else argv
+    if name == "all":
+        return run_all(rest)
     if name not in SUITES:
-        print(f"unknown suite {name!r}; choose from {', '.join(SUITES)}", file=sys.stderr)
+        print(f"unknown suite {name!r}; choose from {', '.join(SUITES)}, all", file=sys.stderr)
         return 2
     return SUITES[name](rest)
 

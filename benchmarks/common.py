@@ -96,3 +96,17 @@ def rss_mb() -> float:
 def spread(values: list[float]) -> float:
     """Relative spread (max - min) / median of repeated measurements: the machine's noise."""
     return (max(values) - min(values)) / statistics.median(values) if len(values) > 1 else 0.0
+
+
+type Interval = tuple[float, float]
+
+
+def hold_events(times: list[float], hold_s: float) -> list[Interval]:
+    """Events of a sensor that turns on at each trigger time and off hold_s after the last one."""
+    events: list[Interval] = []
+    for t in sorted(times):
+        if events and t <= events[-1][1]:
+            events[-1] = (events[-1][0], t + hold_s)
+        else:
+            events.append((t, t + hold_s))
+    return events

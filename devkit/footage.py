@@ -1,6 +1,6 @@
 """Seeded, deterministic synthetic camera footage: frames, encoded files, ground truth."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 import dataclasses
 from dataclasses import dataclass
 import fcntl
@@ -16,6 +16,7 @@ import av
 from av.audio.stream import AudioStream
 from av.container import OutputContainer
 from av.packet import Packet
+from av.video.stream import VideoStream
 import numpy as np
 
 type Color = int | tuple[int, int, int]
@@ -269,27 +270,36 @@ def _encode_tone(stream: AudioStream, start: int, stop: int) -> list[Packet[Audi
     return packets
 
 
+def _add_h264(
+    out: OutputContainer,
+    size: tuple[int, int],
+    fps: int,
+    gop_size: int,
+    extra_options: dict[str, str] | None = None,
+) -> VideoStream:
+    """Add a libx264 stream of size (width, height) with a fixed GOP and no B-frames."""
+    options = {
+        "preset": "fast",
+        # Fixed GOP: every keyframe where the caller says, none from scene cuts.
+        "x264-params": f"keyint={gop_size}:min-keyint={gop_size}:scenecut=0:bframes=0",
+    }
+    options.update(extra_options or {})
+    video = out.add_stream("libx264", rate=fps, options=options)
+    video.width, video.height = size
+    video.pix_fmt = "yuv420p"
+    video.gop_size, video.max_b_frames = gop_size, 0
+    # The muxer may pick its own stream time base (1/1000 for Matroska), so frames are
+    # stamped in the encoder's 1/fps, not in whatever video.time_base becomes.
+    video.codec_context.time_base = Fraction(1, fps)
+    return video
+
+
 def _encode(scene: Scene, path: Path, container_format: str) -> None:
     """Encode the scene into path with libx264 and, if asked and possible, AAC."""
     # bitexact keeps muxers from writing random IDs or versions: same scene, same bytes.
     with av.open(path, "w", format=container_format, options={"fflags": "+bitexact"}) as out:
-        video = out.add_stream(
-            "libx264",
-            rate=scene.fps,
-            options={
-                "preset": "fast",
-                # Fixed GOP: every keyframe where the scene says, none from scene cuts.
-                "x264-params": (
-                    f"keyint={scene.gop_size}:min-keyint={scene.gop_size}:scenecut=0:bframes=0"
-                ),
-            },
-        )
-        video.width, video.height, video.pix_fmt = scene.width, scene.height, "yuv420p"
-        video.gop_size, video.max_b_frames = scene.gop_size, 0
-        # The muxer may pick its own stream time base (1/1000 for Matroska), so frames are
-        # stamped in the encoder's 1/fps, not in whatever video.time_base becomes.
+        video = _add_h264(out, (scene.width, scene.height), scene.fps, scene.gop_size)
         frame_time_base = Fraction(1, scene.fps)
-        video.codec_context.time_base = frame_time_base
         # A raw H.264 stream has nowhere to put audio.
         audio = _add_audio(out) if scene.audio and container_format != "h264" else None
         audio_done = 0
@@ -307,23 +317,71 @@ def _encode(scene: Scene, path: Path, container_format: str) -> None:
             out.mux(audio.encode(None))
 
 
-def write_footage(scene: Scene, path: Path | str) -> Path:
-    """Encode the scene to path, container chosen by suffix; the file appears only when complete."""
-    path = Path(path)
+def _container_format(path: Path) -> str:
+    """Return the container format for path's suffix; ValueError for unknown ones."""
     container_format = CONTAINER_FORMATS.get(path.suffix)
     if container_format is None:
         msg = f"unsupported suffix {path.suffix!r}; use one of {sorted(CONTAINER_FORMATS)}"
         raise ValueError(msg)
+    return container_format
+
+
+def _write_atomically(path: Path, encode: Callable[[Path], None]) -> Path:
+    """Run encode(temporary path) beside path, then move the complete file into place."""
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        _encode(scene, tmp, container_format)
+        encode(tmp)
         tmp.chmod(0o644)  # mkstemp makes it private; servers under other users must read it.
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
+
+
+def write_footage(scene: Scene, path: Path | str) -> Path:
+    """Encode the scene to path, container chosen by suffix; the file appears only when complete."""
+    path = Path(path)
+    container_format = _container_format(path)
+    return _write_atomically(path, lambda tmp: _encode(scene, tmp, container_format))
+
+
+def encode_frames(
+    frames: Iterable[np.ndarray],
+    path: Path | str,
+    *,
+    fps: int,
+    keyframe_interval_s: float = 1.0,
+    crf: int | None = None,
+    preset: str = "fast",
+) -> Path:
+    """Encode H x W x 3 uint8 RGB frames to path with libx264 (container by suffix), atomically.
+
+    One encoder thread, so x264's output depends only on its input, whatever the machine.
+    """
+    path = Path(path)
+    container_format = _container_format(path)
+    gop_size = max(1, round(keyframe_interval_s * fps))
+    extra = {"preset": preset} | ({} if crf is None else {"crf": str(crf)})
+
+    def encode(tmp: Path) -> None:
+        with av.open(tmp, "w", format=container_format, options={"fflags": "+bitexact"}) as out:
+            video: VideoStream | None = None
+            for index, pixels in enumerate(frames):
+                if video is None:
+                    size = (pixels.shape[1], pixels.shape[0])
+                    video = _add_h264(out, size, fps, gop_size, extra)
+                    video.codec_context.thread_count = 1
+                frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
+                frame.pts, frame.time_base = index, Fraction(1, fps)
+                out.mux(video.encode(frame))
+            if video is None:
+                msg = "no frames to encode"
+                raise ValueError(msg)
+            out.mux(video.encode(None))
+
+    return _write_atomically(path, encode)
 
 
 def scene_key(scene: Scene) -> str:

@@ -34,3 +34,39 @@ def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
     assert report["rss_mb_per_camera"] > 0
     assert 0 < report["realtime_factor_8_cameras"] < 1.0
     assert set(report["meets_targets"]) == set(report["targets"])
+
+
+def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
+    """`scripts/bench accuracy --json` on a small subset prints the accuracy contract."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "benchmarks",
+            "accuracy",
+            "--json",
+            "--scenarios",
+            "car,rain",
+            "--seeds",
+            "1",
+            "--size",
+            "320x180",
+            "--cache-dir",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert set(report["accuracy"]) == {"hearthcam", "ffmpeg_scene", "frigate_style"}
+    for figures in report["accuracy"].values():
+        assert {"recall", "precision", "latency_p50_s", "latency_p90_s"} <= set(figures)
+        assert figures["per_scenario"]["rain"]["true_events"] == 0
+        assert figures["per_scenario"]["car"]["true_events"] == 1
+    assert report["detector_ms_per_frame"] > 0
+    assert report["suite"]["clips"] == 2
+    assert set(report["meets_targets"]) == set(report["targets"])
