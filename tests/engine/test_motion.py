@@ -244,7 +244,7 @@ def test_sensitivity_maps_onto_area_and_threshold() -> None:
     assert areas == sorted(areas, reverse=True)
     assert deltas == sorted(deltas, reverse=True)
     assert areas[0] == pytest.approx(0.02)
-    assert areas[-1] == pytest.approx(0.0005)
+    assert areas[-1] == pytest.approx(0.0008)
     default = MotionSettings()
     assert levels[4].min_area == pytest.approx(default.min_area)
     assert levels[4].min_pixel_delta == pytest.approx(default.min_pixel_delta)
@@ -259,7 +259,7 @@ def test_sensitivity_maps_onto_area_and_threshold() -> None:
         {"min_area": 0.0},
         {"cell_fill": 1.5},
         {"start_frames": 0},
-        {"noise_s": 0.0},
+        {"noise_rise_s": 0.0},
         {"instant_area": 0.0001},
         {"off_delay_s": -1.0},
     ],

@@ -28,7 +28,7 @@ _GAIN_OFFSET: Final = 1.0
 _MIN_STEP_S: Final = 1 / 30
 _MAX_STEP_S: Final = 1.0
 _CLIPPED: Final = 250.0  # grey level from which a pixel counts as saturated
-_DEFAULT_MIN_AREA: Final = 0.003
+_DEFAULT_MIN_AREA: Final = 0.002
 _DEFAULT_PIXEL_DELTA: Final = 8.0
 
 
@@ -62,9 +62,9 @@ class MotionSettings:
     cell_px: int = 4  # px of the working frame per side of a cell, the unit of area
     # Pixels
     noise_factor: float = 3.0  # a pixel changed when it differs by this many noise units
-    min_pixel_delta: float = _DEFAULT_PIXEL_DELTA  # grey levels: the threshold never drops below this
+    min_pixel_delta: float = _DEFAULT_PIXEL_DELTA  # grey levels: the threshold's floor
     # Cells and area
-    cell_fill: float = 0.4  # fraction of a cell's pixels that must change for it to move
+    cell_fill: float = 0.3  # fraction of a cell's pixels that must change for it to move
     min_area: float = _DEFAULT_MIN_AREA  # fraction of the analysed picture that must move
     instant_area: float = 0.02  # this much movement starts motion at once, without start_frames
     global_change: float = 0.5  # a change over this fraction of the picture is light, not motion
@@ -75,7 +75,8 @@ class MotionSettings:
     # Learning (time constants in seconds)
     background_s: float = 2.0  # how fast still parts of the picture follow slow light changes
     absorb_s: float = 30.0  # how fast a change that stays (a parked car) becomes background
-    noise_s: float = 5.0  # how fast each pixel's noise level is learned
+    noise_rise_s: float = 2.0  # how fast a pixel's noise level rises (leaves start to sway)
+    noise_fall_s: float = 10.0  # and falls again: slowly, so gusts find it still raised
     warmup_s: float = 2.0  # s after a (re)start when the detector learns and never fires
     calibration_s: float = 1.0  # s after a lighting event when nothing new starts
     # Hysteresis
@@ -98,7 +99,7 @@ class MotionSettings:
             "start_frames": self.start_frames >= 1,
             "off_delay_s": self.off_delay_s >= 0,
         }
-        times = ("flicker_s", "background_s", "absorb_s", "noise_s")
+        times = ("flicker_s", "background_s", "absorb_s", "noise_rise_s", "noise_fall_s")
         checks |= {name: getattr(self, name) > 0 for name in times}
         checks |= {name: getattr(self, name) >= 0 for name in ("warmup_s", "calibration_s")}
         if bad := [name for name, ok in checks.items() if not ok]:
@@ -109,14 +110,14 @@ class MotionSettings:
     def for_sensitivity(cls, sensitivity: int, **overrides: object) -> MotionSettings:
         """Build the settings for a user-facing sensitivity, 1 (least) .. 10 (most sensitive).
 
-        Sensitivity moves the area that must move log-linearly (2 % of the picture at 1, 0.05 %
-        at 10, 0.3 % at 5) and the pixel threshold floor linearly (14 grey levels at 1, 5 at 10).
+        Sensitivity moves the area that must move log-linearly (2 % of the picture at 1, 0.2 %
+        at 5, 0.08 % at 10) and the pixel threshold's floor linearly (14, 8 and 5 grey levels).
         """
         level = min(SENSITIVITY_MAX, max(SENSITIVITY_MIN, int(sensitivity)))
         position = (level - SENSITIVITY_MIN) / (SENSITIVITY_MAX - SENSITIVITY_MIN)
         middle = (SENSITIVITY_DEFAULT - SENSITIVITY_MIN) / (SENSITIVITY_MAX - SENSITIVITY_MIN)
         # Piecewise through the defaults, so level 5 is exactly the defaults.
-        min_area = _through(position, middle, (0.02, _DEFAULT_MIN_AREA, 0.0005), log=True)
+        min_area = _through(position, middle, (0.02, _DEFAULT_MIN_AREA, 0.0008), log=True)
         delta = _through(position, middle, (14.0, _DEFAULT_PIXEL_DELTA, 5.0), log=False)
         settings = cls(min_area=min_area, min_pixel_delta=round(delta, 1))
         return replace(settings, **overrides)  # type: ignore[arg-type]
@@ -206,6 +207,7 @@ class _Model:
         self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
         background = self._working(frame)
         self.background = background
+        self.previous = background
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
         # no steps at cell borders. Interpolation matrices make that two small matrix products.
         self._spread_rows = _interpolation(rows, cell)
@@ -280,6 +282,7 @@ class _Model:
         )
         if lighting:
             self.background = current.copy()
+            self.previous = current
             self.moved[:] = False
             return np.zeros(self.grid, bool), True
         # Changes that a local gain explains (headlights, shadows of clouds) are not motion.
@@ -288,7 +291,7 @@ class _Model:
         self._learn_flicker(moved_cells, step_s)
         moving = moved_cells & (self.flicker <= settings.flicker_limit)
         moving &= _has_neighbour(moving)
-        self._learn(current, np.minimum(difference, unexplained), moved_cells, step_s, learning)
+        self._learn(current, moved_cells, step_s, learning)
         return moving, False
 
     def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
@@ -300,7 +303,6 @@ class _Model:
     def _learn(
         self,
         current: np.ndarray,
-        residual: np.ndarray,
         moved: np.ndarray,
         step_s: float,
         learning: bool,  # noqa: FBT001 - internal, always passed by position
@@ -312,11 +314,17 @@ class _Model:
         moved_rate = fast or _rate(step_s, settings.absorb_s)
         rate = np.where(moved, np.float32(moved_rate), np.float32(still_rate))
         self.background += self._lit(current - self.background, rate)
-        # Noise is what neither gain explains; clamping each step keeps an object from
-        # teaching its pixels that large differences are normal.
-        noise_rate = fast or _rate(step_s, settings.noise_s)
-        ceiling = self.noise * 3.0 + 1.0
-        self.noise += np.float32(noise_rate) * (np.minimum(residual, ceiling) - self.noise)
+        # Noise is how much a pixel changes from frame to frame: sensor noise everywhere, more
+        # on swaying leaves and water, little inside an object that stays or creeps. Clamping
+        # each step keeps a passing object from teaching its pixels that big jumps are normal.
+        jitter = np.abs(current - self.previous)
+        self.previous = current
+        # While learning, noise rises fast but falls at its usual pace: the warm-up then ends
+        # knowing the largest jitter each pixel showed, not just that of the last frames.
+        rise = np.float32(fast or _rate(step_s, settings.noise_rise_s))
+        fall = np.float32(_rate(step_s, settings.noise_fall_s))
+        target = np.minimum(jitter, self.noise * 3.0 + 1.0)
+        self.noise += np.where(target > self.noise, rise, fall) * (target - self.noise)
 
     def box(self, moving: np.ndarray) -> Box:
         """Normalised bounding box of the moving cells."""
