@@ -35,6 +35,7 @@ class FrigateSettings:
     frame_alpha: float = 0.01
     calibrating_alpha: float = 0.2
     lightning_threshold: float = 0.8
+    improve_contrast: bool = True  # Frigate's default; False is its documented alternative
     contrast_frames: int = 50
     absorb_frames: int = 10
     detect_fps: float = 5.0
@@ -132,7 +133,7 @@ class FrigateStyleDetector:
         low = float(np.mean([c[0] for c in self._contrast]))
         high = float(np.mean([c[1] for c in self._contrast]))
         image = small.astype(np.float32)
-        if high > low:
+        if self.settings.improve_contrast and high > low:
             image = np.round((np.clip(image, low, high) - low) * (255 / (high - low)))
         return _blur(image)
 
@@ -161,6 +162,11 @@ class FrigateStyleDetector:
         if learn:
             average += alpha * (frame - average)
         return boxes
+
+
+def frigate_plain_events(path: Path) -> list[Interval]:
+    """Frigate-style events with improve_contrast off: fairer on the suite's dim scenes."""
+    return frigate_style_events(path, FrigateSettings(improve_contrast=False))
 
 
 def frigate_style_events(path: Path, settings: FrigateSettings | None = None) -> list[Interval]:

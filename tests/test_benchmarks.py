@@ -62,7 +62,12 @@ def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert set(report["accuracy"]) == {"hearthcam", "ffmpeg_scene", "frigate_style"}
+    assert set(report["accuracy"]) == {
+        "hearthcam",
+        "ffmpeg_scene",
+        "frigate_style",
+        "frigate_plain",
+    }
     for figures in report["accuracy"].values():
         assert {"recall", "precision", "latency_p50_s", "latency_p90_s"} <= set(figures)
         assert figures["per_scenario"]["rain"]["true_events"] == 0
