@@ -259,6 +259,8 @@ async def test_diagnostics_hold_no_credential(
     assert diagnostics["runtime"]["connected"] is True
     assert diagnostics["runtime"]["worker"]["connected"] is True
     assert diagnostics["runtime"]["worker"]["source"]["packets"] > 0
+    stream = diagnostics["runtime"]["worker"]["stream"]
+    assert (stream["video_codec"], stream["width"], stream["height"]) == ("h264", 320, 240)
 
     device = dr.async_get(hass).async_get_device_by_identifier(
         (DOMAIN, entry.entry_id), entry.entry_id

@@ -27,7 +27,14 @@ from .model import RecordedClip
 from .motion import Detector, MotionDetector, MotionResult
 from .recorder import Recorder, RecorderOptions
 from .regions import Polygon
-from .source import Backoff, SourceOptions, SourceStats, StopRequestedError, StreamSource
+from .source import (
+    Backoff,
+    SourceOptions,
+    SourceStats,
+    StopRequestedError,
+    StreamInfo,
+    StreamSource,
+)
 from .urls import redact_text
 
 _LOGGER = logging.getLogger(__name__)
@@ -101,6 +108,7 @@ class WorkerStats:
     connected: bool
     reconnects: int
     source: SourceStats | None
+    stream: StreamInfo | None  # what the main stream carried when last connected
     analysed_frames: int
     decode_errors: int
     motion: bool
@@ -225,6 +233,7 @@ class CameraWorker:
         recorder = settings.recorder
         self._timeline = MotionTimeline(recorder.max_clip_s + recorder.pre_roll_s + 60.0)
         self._source: StreamSource | None = None
+        self._stream_info: StreamInfo | None = None
         # Sources whose demux thread may still be running (see stop()); both threads add here.
         self._open_sources: set[StreamSource] = set()
         self._sources_lock = threading.Lock()
@@ -302,6 +311,7 @@ class CameraWorker:
             connected=bool(self._connected),
             reconnects=self._reconnects,
             source=source.stats if source is not None else None,
+            stream=self._stream_info,
             analysed_frames=self._analyser.analysed_frames,
             decode_errors=self._analyser.decode_errors,
             motion=self._motion,
@@ -356,6 +366,7 @@ class CameraWorker:
                 backoff.reset()
                 if main:
                     self._source = source
+                    self._stream_info = source.info
                     self._set_connected(connected=True, error=None)
                 session(source)
         except StopRequestedError:
