@@ -207,6 +207,13 @@ def test_privacy_mask_hides_movement_and_zones_limit_it() -> None:
     assert any(r.motion for r in _run(MotionDetector(left_zone), _frames(40, walker_left)))
 
 
+def test_zone_smaller_than_a_cell_sees_nothing_and_does_not_fail() -> None:
+    """A zone too small to cover half of any cell leaves nothing analysed: no motion, no error."""
+    speck = MotionSettings(regions=Regions(zones=parse_polygons("0.5,0.5 0.501,0.5 0.5,0.501")))
+    results = _run(MotionDetector(speck), _frames(40, _walker(20, 40)))
+    assert not any(r.motion for r in results)
+
+
 def test_small_distant_object_is_found() -> None:
     """An object of 1 % of the picture, slow and of modest contrast, still starts motion."""
 
