@@ -244,8 +244,9 @@ class CameraWorker:
         self._last_score = 0.0
         self._clips_saved = 0
         self._last_error: str | None = None
-        # JPEG of the analysed frame where motion began: the thumbnail of the clip it starts.
-        self._onset_jpeg: bytes | None = None
+        # The analysed frame where motion began: the clip's thumbnail, encoded only when a clip
+        # is saved (encoding at every motion start cost more than the detector itself).
+        self._onset_frame: VideoFrame | None = None
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -458,7 +459,7 @@ class CameraWorker:
             return
         self._motion = result.motion
         if result.motion:
-            self._onset_jpeg = self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
+            self._onset_frame = self._analyser.latest_frame()
         if self._recording_enabled or not result.motion:
             self._commands.put(lambda recorder: recorder.motion(result.motion))
         self._callbacks.on_motion(result.motion, result)
@@ -475,8 +476,10 @@ class CameraWorker:
 
     def _clip_thumbnail(self) -> bytes | None:
         """Return the frame where motion began as JPEG, else the latest analysed one."""
-        jpeg, self._onset_jpeg = self._onset_jpeg, None
-        return jpeg or self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
+        frame, self._onset_frame = self._onset_frame, None
+        if frame is None:
+            return self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
+        return encode_jpeg(frame, THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks)
 
     def _save_clip(self, recorded: RecordedClip) -> None:
         start = recorded.start.timestamp()
