@@ -1,4 +1,4 @@
-"""Entry point: `python -m benchmarks [pipeline|accuracy|all] [--json] [--quick]` (scripts/bench).
+"""Entry point: `python -m benchmarks [pipeline|accuracy|export|all] [--json] [--quick]`.
 
 `all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
 one object.
@@ -7,9 +7,9 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, pipeline
+from benchmarks import accuracy, export, pipeline
 
-SUITES = {"pipeline": pipeline.main, "accuracy": accuracy.main}
+SUITES = {"pipeline": pipeline.main, "accuracy": accuracy.main, "export": export.main}
 
 
 def run_all(argv: list[str]) -> int:

@@ -10,6 +10,8 @@ from .const import DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
 from .engine.urls import InvalidStreamURLError
+from .export import async_setup_exports
+from .export_view import ExportDownloadView
 from .retention import DATA_RETENTION, ClipRetention
 from .services import async_setup_services
 from .views import ClipFileView
@@ -26,9 +28,11 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up what all cameras share: actions, the clip view and retention."""
+    """Set up what all cameras share: actions, the clip and export views, retention, exports."""
     async_setup_services(hass)
     hass.http.register_view(ClipFileView(hass))
+    hass.http.register_view(ExportDownloadView(hass))
+    await async_setup_exports(hass)
     retention = hass.data[DATA_RETENTION] = ClipRetention(hass)
     retention.async_start()
     return True

@@ -1,4 +1,4 @@
-"""Actions on clips: delete (administrators), keep from retention, and record on request."""
+"""Actions on clips: delete (administrators), keep from retention, record on request, export."""
 
 from collections.abc import Callable
 import logging
@@ -26,6 +26,7 @@ from .coordinator import HearthCamCoordinator
 from .data import DATA_CLIP_STORE, HearthCamConfigEntry
 from .engine.clips import ClipStore
 from .engine.errors import ClipInUseError, ClipNotFoundError, InvalidClipIdError, StorageError
+from .export_actions import async_setup_export_services
 from .identifiers import clip_id_from_user
 from .retention import SIGNAL_STORAGE_CHANGED
 
@@ -67,6 +68,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RECORD_CLIP, _async_record_clip, schema=_RECORD_SCHEMA
     )
+    async_setup_export_services(hass)
 
 
 async def _async_delete_clip(call: ServiceCall) -> None:

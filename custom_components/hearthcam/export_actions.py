@@ -1,0 +1,292 @@
+"""The export actions: export_clip (consent-gated), list_exports and delete_export (administrators).
+
+Every refusal happens before anything is written: no bundle, no audit record, no notification.
+An export needs a person behind the call (an automation or script cannot give consent), consent
+given as `true` itself, a reason, a camera whose options allow exports, an existing clip and,
+if trimmed, a window inside it.
+"""
+
+import dataclasses
+from datetime import timedelta
+import math
+from typing import Any, Final, cast
+
+from homeassistant.auth.models import User
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import __version__ as ha_version
+from homeassistant.core import (
+    HomeAssistant,
+    ServiceCall,
+    ServiceResponse,
+    SupportsResponse,
+    callback,
+)
+from homeassistant.exceptions import ServiceValidationError, UnknownUser
+from homeassistant.helpers import config_validation as cv
+from homeassistant.helpers.service import async_register_admin_service
+from homeassistant.loader import async_get_integration
+import probatio
+
+from .const import (
+    CONF_ALLOW_EXPORTS,
+    CONF_EXPORT_EXPIRY_HOURS,
+    CONF_PRIVACY_MASKS,
+    DEFAULT_OPTIONS,
+    DOMAIN,
+)
+from .coordinator import camera_key_for, engine_settings
+from .data import DATA_CLIP_STORE, CameraSettings, HearthCamConfigEntry
+from .engine.clip_info import ClipInfo, ClipName
+from .engine.clips import ClipStore
+from .engine.errors import ClipNotFoundError, EngineError, InvalidClipIdError
+from .engine.export_folder import InvalidExportIdError, check_export_id
+from .engine.redact import RedactOptions
+from .engine.regions import InvalidPolygonError, parse_polygons
+from .export import DATA_EXPORTS, ExportManager, ExportRequest, export_not_found
+from .identifiers import clip_id_from_user
+
+SERVICE_EXPORT_CLIP: Final = "export_clip"
+SERVICE_LIST_EXPORTS: Final = "list_exports"
+SERVICE_DELETE_EXPORT: Final = "delete_export"
+ATTR_CLIP_ID: Final = "clip_id"
+ATTR_CONSENT: Final = "consent"
+ATTR_REASON: Final = "reason"
+ATTR_INCLUDE_AUDIO: Final = "include_audio"
+ATTR_APPLY_PRIVACY_MASKS: Final = "apply_privacy_masks"
+ATTR_START_OFFSET: Final = "start_offset"
+ATTR_END_OFFSET: Final = "end_offset"
+ATTR_EXPORT_ID: Final = "export_id"
+MAX_REASON_LENGTH: Final = 500
+# A trim may end this far past the clip's recorded length (its last frame's duration).
+TRIM_TOLERANCE_S: Final = 0.25
+MIN_TRIM_S: Final = 0.1
+
+_EXPORT_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_CLIP_ID): cv.string,
+        # Taken as given and checked to be `true` itself: "yes" or 1 is not consent.
+        probatio.Optional(ATTR_CONSENT, default=False): cv.match_all,
+        probatio.Optional(ATTR_REASON, default=""): cv.string,
+        probatio.Optional(ATTR_INCLUDE_AUDIO, default=False): cv.boolean,
+        probatio.Optional(ATTR_APPLY_PRIVACY_MASKS, default=True): cv.boolean,
+        probatio.Optional(ATTR_START_OFFSET): probatio.Coerce(float),
+        probatio.Optional(ATTR_END_OFFSET): probatio.Coerce(float),
+    }
+)
+_DELETE_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_EXPORT_ID): cv.string})
+
+
+@callback
+def async_setup_export_services(hass: HomeAssistant) -> None:
+    """Register the export actions (administrators only)."""
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_EXPORT_CLIP,
+        _async_export_clip,
+        schema=_EXPORT_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_LIST_EXPORTS,
+        _async_list_exports,
+        schema=probatio.Schema({}),
+        supports_response=SupportsResponse.ONLY,
+    )
+    async_register_admin_service(
+        hass, DOMAIN, SERVICE_DELETE_EXPORT, _async_delete_export, schema=_DELETE_SCHEMA
+    )
+
+
+def _refuse(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key=translation_key,
+        translation_placeholders=placeholders,
+    )
+
+
+async def _async_caller(call: ServiceCall) -> User:
+    """Return the person behind the call; automations and scripts without one are refused."""
+    if call.context.user_id is None:
+        raise _refuse(translation_key="export_needs_user")
+    user = await call.hass.auth.async_get_user(call.context.user_id)
+    if user is None:
+        raise UnknownUser(context=call.context)
+    return user
+
+
+async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
+    """Export one clip as a bundle, after every check, and tell the household."""
+    hass = call.hass
+    user = await _async_caller(call)
+    if call.data[ATTR_CONSENT] is not True:
+        raise _refuse(translation_key="consent_required")
+    reason = " ".join(call.data[ATTR_REASON].split())
+    if not reason:
+        raise _refuse(translation_key="reason_required")
+    if len(reason) > MAX_REASON_LENGTH:
+        raise _refuse(translation_key="reason_too_long", maximum=str(MAX_REASON_LENGTH))
+    clip_id = _clip_id(call.data[ATTR_CLIP_ID])
+    store = hass.data.get(DATA_CLIP_STORE)
+    manager = hass.data.get(DATA_EXPORTS)
+    if store is None or manager is None:
+        raise _refuse(translation_key="not_loaded")
+    entry = _camera_allowing_exports(hass, ClipName.parse(clip_id).camera)
+    clip = _clip(store, clip_id)
+    options = _redact_options(call, entry, clip)
+    request = ExportRequest(
+        store=store,
+        clip=clip,
+        camera_name=entry.title,
+        user=user,
+        reason=reason,
+        options=options,
+        masks_configured=len(_masks(entry)),
+        lifetime=timedelta(hours=_expiry_hours(entry)),
+        detection_settings=_detection_settings(entry),
+        software={
+            "hearthcam": str((await async_get_integration(hass, DOMAIN)).version),
+            "home_assistant": ha_version,
+        },
+    )
+    export, bundle = await manager.async_export(request, call.context)
+    return {
+        "export_id": export["export_id"],
+        "download_url": manager.async_download_url(export, user),
+        "sha256": export["sha256"],
+        "size_bytes": export["size_bytes"],
+        "expires_at": export["expires_at"],
+        "redactions": list(bundle.redactions),
+    }
+
+
+def _clip_id(raw: object) -> str:
+    try:
+        return clip_id_from_user(raw)
+    except InvalidClipIdError as err:
+        raise _refuse(translation_key="invalid_clip_id", clip_id=str(raw)[:100]) from err
+
+
+def _camera_allowing_exports(hass: HomeAssistant, camera_key: str) -> HearthCamConfigEntry:
+    """Return the camera's config entry if its options allow exports (off unless switched on)."""
+    entry: HearthCamConfigEntry | None = next(
+        (
+            e
+            for e in hass.config_entries.async_entries(DOMAIN)
+            if camera_key_for(e.entry_id) == camera_key
+        ),
+        None,
+    )
+    # A removed camera's clips have no options left to allow anything.
+    if entry is None or entry.options.get(CONF_ALLOW_EXPORTS) is not True:
+        camera = entry.title if entry is not None else camera_key
+        raise _refuse(translation_key="exports_not_allowed", camera=camera)
+    return entry
+
+
+def _clip(store: ClipStore, clip_id: str) -> ClipInfo:
+    try:
+        return store.get(clip_id)
+    except ClipNotFoundError as err:
+        raise _refuse(translation_key="clip_not_found", clip_id=clip_id) from err
+
+
+def _masks(entry: HearthCamConfigEntry) -> tuple[Any, ...]:
+    """Return the camera's privacy masks; unreadable ones refuse (never export without them)."""
+    text = entry.options.get(CONF_PRIVACY_MASKS, DEFAULT_OPTIONS[CONF_PRIVACY_MASKS])
+    try:
+        return parse_polygons(str(text))
+    except InvalidPolygonError as err:
+        raise _refuse(translation_key="invalid_options", error=str(err)) from err
+
+
+def _redact_options(
+    call: ServiceCall, entry: HearthCamConfigEntry, clip: ClipInfo
+) -> RedactOptions:
+    """Return what the export leaves out; an impossible trim is refused."""
+    start = call.data.get(ATTR_START_OFFSET)
+    end = call.data.get(ATTR_END_OFFSET)
+    if start is not None or end is not None:
+        first = 0.0 if start is None else float(start)
+        last = clip.duration_s if end is None else float(end)
+        if not (
+            math.isfinite(first)
+            and math.isfinite(last)
+            and first >= 0
+            and last <= clip.duration_s + TRIM_TOLERANCE_S
+            and last - first >= MIN_TRIM_S
+        ):
+            raise _refuse(
+                translation_key="invalid_trim",
+                clip_id=clip.clip_id,
+                start=_seconds(start),
+                end=_seconds(end),
+                duration=f"{clip.duration_s:.1f}",
+            )
+    masks = _masks(entry) if call.data[ATTR_APPLY_PRIVACY_MASKS] else ()
+    return RedactOptions(
+        masks=masks,
+        include_audio=call.data[ATTR_INCLUDE_AUDIO],
+        start_s=None if start is None else float(start),
+        end_s=None if end is None else float(end),
+    )
+
+
+def _seconds(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def _expiry_hours(entry: HearthCamConfigEntry) -> float:
+    """How long the camera's exports live; a stored value of the wrong kind gives the default."""
+    hours = entry.options.get(CONF_EXPORT_EXPIRY_HOURS)
+    if isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
+        return cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])
+    return float(hours)
+
+
+def _detection_settings(entry: HearthCamConfigEntry) -> dict[str, Any]:
+    """Return the detector's settings as the camera runs (or would run) them."""
+    if entry.state is ConfigEntryState.LOADED:
+        return dataclasses.asdict(entry.runtime_data.coordinator.detector_settings)
+    try:
+        _, detector = engine_settings(entry, CameraSettings.from_entry(entry))
+    except EngineError, ValueError:
+        return {}
+    return dataclasses.asdict(detector)
+
+
+async def _async_list_exports(call: ServiceCall) -> ServiceResponse:
+    """Return the live exports (with fresh download links) and the audit log, newest first."""
+    manager = call.hass.data.get(DATA_EXPORTS)
+    if manager is None:
+        raise _refuse(translation_key="not_loaded")
+    user = await call.hass.auth.async_get_user(call.context.user_id or "")
+    exports = [
+        {
+            **export,
+            "download_url": manager.async_download_url(export, user) if user else None,
+        }
+        for export in reversed(manager.audit.exports)
+    ]
+    return cast(
+        "ServiceResponse",
+        {"exports": exports, "log": list(reversed(manager.audit.log))},
+    )
+
+
+async def _async_delete_export(call: ServiceCall) -> None:
+    """Delete an export before it expires."""
+    manager: ExportManager | None = call.hass.data.get(DATA_EXPORTS)
+    if manager is None:
+        raise _refuse(translation_key="not_loaded")
+    raw = call.data[ATTR_EXPORT_ID]
+    try:
+        export_id = check_export_id(raw.strip())
+    except InvalidExportIdError as err:
+        raise export_not_found(raw) from err
+    # Automations may delete (that only ever shares less); the record then names nobody.
+    user = await call.hass.auth.async_get_user(call.context.user_id or "")
+    await manager.async_delete(export_id, user)

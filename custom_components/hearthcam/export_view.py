@@ -1,0 +1,87 @@
+"""The download of export bundles: administrators only, live exports only, the export folder only.
+
+The action returns a signed link to this view; Home Assistant's auth middleware accepts the
+signature and sets the user it was signed for, and the view serves only administrators. The
+file is opened by export id through the export folder (O_NOFOLLOW), never by a path taken from
+the request, so nothing outside the folder is ever served.
+"""
+
+from http import HTTPStatus
+import io
+import logging
+import os
+import re
+from typing import Final
+
+from aiohttp import hdrs, web
+from homeassistant.auth.models import User
+from homeassistant.components.http.const import KEY_HASS_USER
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.http import HomeAssistantView
+
+from .engine.export_folder import EXPORT_ID_RE
+from .export import DATA_EXPORTS, DOWNLOAD_URL_PREFIX
+
+_LOGGER = logging.getLogger(__name__)
+
+_FILENAME_RE: Final = re.compile(rf"(?P<export_id>{EXPORT_ID_RE.pattern})\.zip")
+CHUNK_BYTES: Final = 256 * 1024
+
+
+class ExportDownloadView(HomeAssistantView):
+    """Send an export bundle (application/zip) to an administrator."""
+
+    url = DOWNLOAD_URL_PREFIX + "/{filename}"
+    name = "api:hearthcam:export"
+    requires_auth = True
+
+    def __init__(self, hass: HomeAssistant) -> None:
+        self.hass = hass
+
+    async def get(self, request: web.Request, filename: str) -> web.StreamResponse:
+        """Send the bundle; 403 for users who are not administrators, 404 for no live export."""
+        # The user the link was signed for (or who logged in): a 403, unlike require_admin's
+        # 401, does not count as a failed login towards an IP ban.
+        user = request.get(KEY_HASS_USER)
+        if not isinstance(user, User) or not user.is_admin:
+            raise web.HTTPForbidden
+        match = _FILENAME_RE.fullmatch(filename)
+        manager = self.hass.data.get(DATA_EXPORTS)
+        if match is None or manager is None or not manager.async_is_live(match["export_id"]):
+            raise web.HTTPNotFound
+        export_id = match["export_id"]
+        try:
+            file = await self.hass.async_add_executor_job(manager.folder.open, export_id)
+        except OSError as err:
+            _LOGGER.debug("Not serving export %s: %s", export_id, err)
+            raise web.HTTPNotFound from None
+        try:
+            return await self._send(request, file, filename)
+        finally:
+            await self.hass.async_add_executor_job(file.close)
+
+    async def _send(
+        self, request: web.Request, file: io.BufferedReader, filename: str
+    ) -> web.StreamResponse:
+        size = os.fstat(file.fileno()).st_size
+        response = web.StreamResponse(
+            status=HTTPStatus.OK,
+            headers={
+                hdrs.CONTENT_TYPE: "application/zip",
+                hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
+                # Footage: never kept by a browser cache or a proxy on the way.
+                hdrs.CACHE_CONTROL: "no-store",
+                "X-Content-Type-Options": "nosniff",
+            },
+        )
+        response.content_length = size
+        await response.prepare(request)
+        remaining = size
+        while remaining > 0:
+            chunk = await self.hass.async_add_executor_job(file.read, min(CHUNK_BYTES, remaining))
+            if not chunk:
+                break
+            await response.write(chunk)
+            remaining -= len(chunk)
+        await response.write_eof()
+        return response
