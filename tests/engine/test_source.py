@@ -651,7 +651,9 @@ def test_udp_transport_is_requested_and_falls_back_to_tcp(
         assert len(take(source, 3)) == 3
     messages = [message for _, _, message in ffmpeg_log]
     udp_setup = next(i for i, m in enumerate(messages) if "Transport: RTP/AVP/UDP" in m)
-    refused = next(i for i, m in enumerate(messages) if "461" in m)
+    # The status line itself ("RTSP/1.0 461 Unsupported Transport"): the log also carries other
+    # components' lines that merely contain the digits (an x264 "size=1461 bytes").
+    refused = next(i for i, m in enumerate(messages) if re.search(r"RTSP/1\.0 461\b", m))
     tcp_setup = next(i for i, m in enumerate(messages) if "Transport: RTP/AVP/TCP" in m)
     assert udp_setup < refused < tcp_setup
 
