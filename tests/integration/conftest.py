@@ -28,3 +28,9 @@ def mock_config_entry() -> MockConfigEntry:
         data={CONF_STREAM_URL: TEST_STREAM_URL},
         unique_id=stream_identity(TEST_STREAM_URL),
     )
+
+
+@pytest.fixture
+def hass_config_dir(hass_tmp_config_dir: str) -> str:
+    """Give every test its own config folder (exports and .storage go there, not site-packages)."""
+    return hass_tmp_config_dir
