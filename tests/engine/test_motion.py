@@ -194,6 +194,20 @@ def test_object_that_stays_becomes_background() -> None:
     assert not results[-1].motion
 
 
+def test_ghost_of_an_object_that_left_settles_within_seconds() -> None:
+    """A car parked since before the start drives off: its ghost does not hold motion on."""
+
+    def parked_then_gone(image: np.ndarray, index: int) -> None:
+        if index < 25:
+            image[100:150, 50:150] = 40
+
+    detector = MotionDetector(MotionSettings(off_delay_s=1.0))
+    results = _run(detector, _frames(25 + 50, parked_then_gone))
+    on = [i for i, r in enumerate(results) if r.motion]
+    assert on  # leaving is a change worth reporting...
+    assert on[-1] < 25 + 6 * 5  # ...but it is over within 6 s, not after absorb_s (30 s)
+
+
 def test_privacy_mask_hides_movement_and_zones_limit_it() -> None:
     """Movement under a mask or outside every zone is ignored; elsewhere it counts."""
     left_half = parse_polygons("0,0 0.5,0 0.5,1 0,1")

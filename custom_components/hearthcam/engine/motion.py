@@ -74,7 +74,9 @@ class MotionSettings:
     flicker_s: float = 4.0  # s: memory of the toggle rate
     # Learning (time constants in seconds)
     background_s: float = 2.0  # how fast still parts of the picture follow slow light changes
-    absorb_s: float = 30.0  # how fast a change that stays (a parked car) becomes background
+    absorb_s: float = 30.0  # how fast a change that keeps changing becomes background
+    settle_after_s: float = 1.0  # a change that stopped changing this long (a ghost, a parked
+    settle_s: float = 1.0  # car) becomes background this fast
     noise_rise_s: float = 2.0  # how fast a pixel's noise level rises (leaves start to sway)
     noise_fall_s: float = 10.0  # and falls again: slowly, so gusts find it still raised
     warmup_s: float = 2.0  # s after a (re)start when the detector learns and never fires
@@ -99,9 +101,19 @@ class MotionSettings:
             "start_frames": self.start_frames >= 1,
             "off_delay_s": self.off_delay_s >= 0,
         }
-        times = ("flicker_s", "background_s", "absorb_s", "noise_rise_s", "noise_fall_s")
+        times = (
+            "flicker_s",
+            "background_s",
+            "absorb_s",
+            "settle_s",
+            "noise_rise_s",
+            "noise_fall_s",
+        )
         checks |= {name: getattr(self, name) > 0 for name in times}
-        checks |= {name: getattr(self, name) >= 0 for name in ("warmup_s", "calibration_s")}
+        checks |= {
+            name: getattr(self, name) >= 0
+            for name in ("warmup_s", "calibration_s", "settle_after_s")
+        }
         if bad := [name for name, ok in checks.items() if not ok]:
             msg = f"invalid motion settings: {', '.join(bad)}"
             raise ValueError(msg)
@@ -207,13 +219,14 @@ class _Model:
         self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
         background = self._working(frame)
         self.background = background
-        self.previous = background
+        self.previous = background.copy()  # its own array: the background is updated in place
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
         # no steps at cell borders. Interpolation matrices make that two small matrix products.
         self._spread_rows = _interpolation(rows, cell)
         self._spread_cols = _interpolation(cols, cell).T.copy()
         self.noise = np.full_like(background, settings.min_pixel_delta / settings.noise_factor)
         self.flicker = np.zeros(self.grid, np.float32)
+        self.static_s = np.zeros(self.grid, np.float32)  # how long each moved cell kept still
         self._padded = np.zeros((rows + 2, cols + 2), bool)  # cells with a border, reused
         self.moved = np.zeros(self.grid, bool)
 
@@ -294,7 +307,7 @@ class _Model:
         self._learn_flicker(moved_cells, step_s)
         moving = moved_cells & (self.flicker <= settings.flicker_limit)
         moving &= self._has_neighbour(moving)
-        self._learn(current, moved_cells, step_s, learning)
+        self._learn(current, moved_cells, threshold, step_s, learning)
         return moving, False
 
     def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
@@ -307,21 +320,30 @@ class _Model:
         self,
         current: np.ndarray,
         moved: np.ndarray,
+        threshold: np.ndarray,
         step_s: float,
         learning: bool,  # noqa: FBT001 - internal, always passed by position
     ) -> None:
         """Update the background and each pixel's noise level."""
         settings = self.settings
-        fast = 0.5 if learning else None
-        still_rate = fast or _rate(step_s, settings.background_s)
-        moved_rate = fast or _rate(step_s, settings.absorb_s)
-        rate = np.where(moved, np.float32(moved_rate), np.float32(still_rate))
-        self.background += self._lit(current - self.background, rate)
         # Noise is how much a pixel changes from frame to frame: sensor noise everywhere, more
         # on swaying leaves and water, little inside an object that stays or creeps. Clamping
         # each step keeps a passing object from teaching its pixels that big jumps are normal.
         jitter = np.abs(current - self.previous)
         self.previous = current
+        # A moved cell whose pixels have not changed from frame to frame for settle_after_s
+        # holds something that stopped, or the ghost of something that left (say, during the
+        # warm-up): it settles into the background within seconds. The inside of a passing
+        # object keeps still only for a frame or two; a cell that keeps changing is absorbed
+        # slowly.
+        static = moved & (self._fill(jitter > threshold) < settings.cell_fill)
+        self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
+        settled = self.static_s >= settings.settle_after_s
+        fast = 0.5 if learning else None
+        rate = np.full(self.grid, fast or _rate(step_s, settings.background_s), np.float32)
+        rate[moved] = fast or _rate(step_s, settings.absorb_s)
+        rate[settled] = fast or _rate(step_s, settings.settle_s)
+        self.background += self._lit(current - self.background, rate)
         # While learning, noise rises fast but falls at its usual pace: the warm-up then ends
         # knowing the largest jitter each pixel showed, not just that of the last frames.
         rise = np.float32(fast or _rate(step_s, settings.noise_rise_s))
