@@ -3,7 +3,9 @@
 import json
 from pathlib import Path
 import re
+import runpy
 import struct
+import zipfile
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
@@ -99,3 +101,67 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     assert form_errors <= set(config["error"])
     assert aborts <= set(config["abort"])
     assert exceptions <= set(exception_strings)
+
+
+def _release_builder() -> dict[str, object]:
+    """scripts/build_release.py's functions (scripts/ is not a package)."""
+    return runpy.run_path(str(ROOT / "scripts" / "build_release.py"))
+
+
+def test_release_zip_holds_the_integration_alone(tmp_path: Path) -> None:
+    """The zip is named by the manifest's version and holds the integration's files at its root.
+
+    HACS extracts a release zip into custom_components/hearthcam/, so a wrapper folder, caches
+    or anything from outside the integration would end up in users' installs.
+    """
+    builder = _release_builder()
+    build = builder["build"]
+    assert callable(build)
+    (INTEGRATION / "__pycache__").mkdir(exist_ok=True)  # as a test run leaves behind
+    target = build(tmp_path)
+    version = _json(INTEGRATION / "manifest.json")["version"]
+    assert target.name == f"hearthcam-{version}.zip"
+    with zipfile.ZipFile(target) as archive:
+        names = archive.namelist()
+        manifest = json.loads(archive.read("manifest.json"))
+    assert manifest["domain"] == "hearthcam"
+    assert {"__init__.py", "config_flow.py", "translations/en.json", "brand/icon.png"} <= set(names)
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    assert not [n for n in names if n.startswith(("/", "custom_components/", "hearthcam/"))]
+    shipped = {
+        p.relative_to(INTEGRATION).as_posix()
+        for p in INTEGRATION.rglob("*")
+        if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".pyc"
+    }
+    assert set(names) == shipped
+
+
+def test_release_zip_is_reproducible(tmp_path: Path) -> None:
+    """The same sources give the same bytes, so a release can be rebuilt and compared."""
+    build = _release_builder()["build"]
+    assert callable(build)
+    first = build(tmp_path / "a").read_bytes()
+    assert build(tmp_path / "b").read_bytes() == first
+
+
+# What Home Assistant 2026.11's built-in Marketplace reads from hacs.json (any other key is
+# ignored there, but fails HACS's validation, so only keys both know belong in it).
+MARKETPLACE_KEYS = {
+    "content_in_root",
+    "filename",
+    "hacs",
+    "hide_default_branch",
+    "homeassistant",
+    "name",
+    "persistent_directory",
+    "zip_release",
+}
+
+
+def test_hacs_json_is_read_the_same_by_hacs_and_the_marketplace() -> None:
+    """No key that one of the two installers would ignore or refuse; the floor is a version."""
+    hacs = _json(ROOT / "hacs.json")
+    assert set(hacs) <= HACS_KEYS & MARKETPLACE_KEYS
+    assert AwesomeVersion(str(hacs["homeassistant"])).valid
+    # Without zip_release both install custom_components/hearthcam from the tagged repository.
+    assert "zip_release" not in hacs
