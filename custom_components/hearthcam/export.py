@@ -37,6 +37,7 @@ from .engine.export_folder import ExportFolder, new_export_id
 from .engine.redact import ExportCancelledError, RedactOptions
 from .export_jobs import ExportJobs
 from .export_notice import async_announce_export
+from .identifiers import clip_not_found
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -215,11 +216,7 @@ class ExportManager:
         except ExportCancelledError as err:
             raise _cancelled(clip_id) from err
         except ClipNotFoundError as err:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="clip_not_found",
-                translation_placeholders={"clip_id": clip_id},
-            ) from err
+            raise clip_not_found(clip_id) from err
         except (EngineError, OSError) as err:
             _LOGGER.warning("Export of clip %s failed: %s", clip_id, err)
             raise HomeAssistantError(

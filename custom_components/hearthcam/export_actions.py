@@ -43,7 +43,7 @@ from .engine.export_folder import InvalidExportIdError, check_export_id
 from .engine.redact import RedactOptions
 from .engine.regions import InvalidPolygonError, parse_polygons
 from .export import DATA_EXPORTS, ExportManager, ExportRequest, export_not_found
-from .identifiers import clip_id_from_user
+from .identifiers import clip_id_from_user, clip_not_found
 
 SERVICE_EXPORT_CLIP: Final = "export_clip"
 SERVICE_LIST_EXPORTS: Final = "list_exports"
@@ -191,7 +191,7 @@ def _clip(store: ClipStore, clip_id: str) -> ClipInfo:
     try:
         return store.get(clip_id)
     except ClipNotFoundError as err:
-        raise _refuse(translation_key="clip_not_found", clip_id=clip_id) from err
+        raise clip_not_found(clip_id) from err
 
 
 def _masks(entry: HearthCamConfigEntry) -> tuple[Any, ...]:

@@ -17,6 +17,8 @@ from datetime import date
 import re
 from typing import Final
 
+from homeassistant.exceptions import ServiceValidationError
+
 from .const import DOMAIN
 from .engine.clip_info import ClipName, check_camera_key, check_day
 from .engine.errors import InvalidClipIdError
@@ -104,3 +106,12 @@ def clip_id_from_user(value: object) -> str:
     if text.startswith(MEDIA_SOURCE_PREFIX):
         text = text.removeprefix(MEDIA_SOURCE_PREFIX)
     return ClipName.parse(text).clip_id
+
+
+def clip_not_found(clip_id: str) -> ServiceValidationError:
+    """Return the translated error for an action asked about a clip the store does not have."""
+    return ServiceValidationError(
+        translation_domain=DOMAIN,
+        translation_key="clip_not_found",
+        translation_placeholders={"clip_id": clip_id},
+    )

@@ -27,7 +27,7 @@ from .data import DATA_CLIP_STORE, HearthCamConfigEntry
 from .engine.clips import ClipStore
 from .engine.errors import ClipInUseError, ClipNotFoundError, InvalidClipIdError, StorageError
 from .export_actions import async_setup_export_services
-from .identifiers import clip_id_from_user
+from .identifiers import clip_id_from_user, clip_not_found
 from .retention import SIGNAL_STORAGE_CHANGED
 
 _LOGGER = logging.getLogger(__name__)
@@ -124,11 +124,7 @@ async def _async_change[*Args](
     try:
         await hass.async_add_executor_job(change, *args)
     except ClipNotFoundError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="clip_not_found",
-            translation_placeholders={"clip_id": clip_id},
-        ) from err
+        raise clip_not_found(clip_id) from err
     except ClipInUseError as err:
         raise HomeAssistantError(
             translation_domain=DOMAIN,
