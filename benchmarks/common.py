@@ -1,6 +1,8 @@
 """Shared benchmark plumbing: cached footage, file-backed packet sources, CPU and RSS probes."""
 
+import argparse
 from collections.abc import Callable, Iterator
+import json
 from pathlib import Path
 import statistics
 import time
@@ -110,3 +112,21 @@ def hold_events(times: list[float], hold_s: float) -> list[Interval]:
         else:
             events.append((t, t + hold_s))
     return events
+
+
+def suite_main[Config, Result](
+    argv: list[str],
+    name: str,
+    run: Callable[[Config], Result],
+    table: Callable[[Result], str],
+    configs: tuple[Config, Config],
+) -> int:
+    """Parse --json and --quick, run the suite (full or quick config), print JSON or a table."""
+    parser = argparse.ArgumentParser(prog=f"scripts/bench {name}")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.add_argument("--quick", action="store_true", help="small footage, one repeat (smoke)")
+    args = parser.parse_args(argv)
+    full, quick = configs
+    result = run(quick if args.quick else full)
+    print(json.dumps(result, indent=2) if args.json else table(result))
+    return 0

@@ -6,10 +6,8 @@ system, every thread: x264 encodes on several), over the bundle's build alone, a
 as a ratio to PyAV decoding the same clip on one thread in the same run.
 """
 
-import argparse
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-import json
 from pathlib import Path
 import resource
 import statistics
@@ -20,7 +18,7 @@ import time
 import av
 from av.stream import Stream
 
-from benchmarks.common import decode_cpu_s, footage, media_duration_s
+from benchmarks.common import decode_cpu_s, footage, media_duration_s, suite_main
 from custom_components.hearthcam.engine.bundle import BundleDetails, build_bundle
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.export_folder import ExportFolder, new_export_id
@@ -170,10 +168,4 @@ def _table(figures: dict[str, object]) -> str:
 
 def main(argv: list[str]) -> int:
     """Run the export benchmark and print a table, or one JSON object with --json."""
-    parser = argparse.ArgumentParser(prog="scripts/bench export")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="small footage, one repeat (smoke)")
-    args = parser.parse_args(argv)
-    figures = run(QUICK if args.quick else FULL)
-    print(json.dumps(figures, indent=2) if args.json else _table(figures))
-    return 0
+    return suite_main(argv, "export", run, _table, (FULL, QUICK))

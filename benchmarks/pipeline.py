@@ -4,10 +4,8 @@ Every ratio divides by the decode floor measured in the same run on the same fil
 decoder settings, so a busy or slow machine moves both sides. Targets are DESIGN section 4.
 """
 
-import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
-import json
 from pathlib import Path
 import statistics
 import tempfile
@@ -21,6 +19,7 @@ from benchmarks.common import (
     media_duration_s,
     rss_mb,
     spread,
+    suite_main,
 )
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.recorder import RecorderOptions
@@ -278,10 +277,4 @@ def _table(result: dict[str, object]) -> str:
 
 def main(argv: list[str]) -> int:
     """Run the pipeline benchmark and print a table, or one JSON object with --json."""
-    parser = argparse.ArgumentParser(prog="scripts/bench pipeline")
-    parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--quick", action="store_true", help="small footage, one repeat (smoke)")
-    args = parser.parse_args(argv)
-    result = run(QUICK if args.quick else FULL)
-    print(json.dumps(result, indent=2) if args.json else _table(result))
-    return 0
+    return suite_main(argv, "pipeline", run, _table, (FULL, QUICK))
