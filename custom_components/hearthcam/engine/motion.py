@@ -239,7 +239,7 @@ class _Model:
         cropped = frame[: self.crop[0], : self.crop[1]]
         if self.block == 1:
             return cropped.astype(np.float32)
-        working = _block_sum(cropped.astype(np.uint16), self.block).astype(np.float32)
+        working = _block_sum(cropped, self.block, np.uint16).astype(np.float32)
         working *= np.float32(1 / self.block**2)
         return working
 
@@ -262,8 +262,11 @@ class _Model:
     def _fill(self, image: np.ndarray) -> np.ndarray:
         """Mean over each cell of a working-size image (booleans give the changed fraction)."""
         cell = self.settings.cell_px
-        values = image.view(np.uint8) if image.dtype == np.bool_ else image
-        total = _block_sum(values.astype(np.float32, copy=False), cell)
+        if image.dtype == np.bool_:
+            # Count in integers and convert only the per-cell sums (at most 16**2: uint16).
+            counts = _block_sum(image.view(np.uint8), cell, np.uint16)
+            return counts * np.float32(1 / cell**2)
+        total = _block_sum(image, cell, np.float32)
         total *= np.float32(1 / cell**2)
         return total
 
@@ -420,9 +423,9 @@ def _interpolation(cells: int, size: int) -> np.ndarray:
     return matrix
 
 
-def _block_sum(image: np.ndarray, size: int) -> np.ndarray:
-    """Sum each size x size block (strided slices: far faster than reshape-and-sum in numpy)."""
-    rows = image[0::size].copy()
+def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndarray:
+    """Sum each size x size block in dtype (strided slices: far faster than reshape-and-sum)."""
+    rows = image[0::size].astype(dtype)
     for offset in range(1, size):
         rows += image[offset::size]
     total = rows[:, 0::size].copy()
