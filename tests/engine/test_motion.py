@@ -5,6 +5,7 @@ tests/engine/test_motion_footage.py runs the same guards on real encoded footage
 """
 
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -285,7 +286,7 @@ def test_sensitivity_maps_onto_area_and_threshold() -> None:
         {"off_delay_s": -1.0},
     ],
 )
-def test_invalid_settings_are_refused(bad: dict[str, float]) -> None:
+def test_invalid_settings_are_refused(bad: dict[str, Any]) -> None:
     """Each tunable has a valid range; outside it the settings cannot be built."""
     with pytest.raises(ValueError, match=next(iter(bad))):
-        MotionSettings(**bad)  # type: ignore[arg-type]
+        MotionSettings(**bad)

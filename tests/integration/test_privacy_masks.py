@@ -15,7 +15,7 @@ from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
-from .camkit import QUICK_OPTIONS, SMALL, setup_camera, use_media_dir, wait_for
+from .camkit import QUICK_OPTIONS, SMALL, setup_camera, state_of, use_media_dir, wait_for
 
 CAMERA = "camera.front_door"
 LEFT_HALF = "0,0 0.5,0 0.5,1 0,1"
@@ -82,6 +82,6 @@ async def test_motion_under_a_mask_or_outside_zones_is_ignored(
         lambda: coordinator.worker is not None and coordinator.worker.stats.analysed_frames >= 30,
         "six seconds of analysed frames",
     )
-    assert hass.states.get("binary_sensor.front_door_motion").state == "off"  # type: ignore[union-attr]
+    assert state_of(hass, "binary_sensor.front_door_motion") == "off"
     assert coordinator.worker is not None
     assert coordinator.worker.stats.clips_saved == 0

@@ -310,7 +310,7 @@ class _Model:
         self._learn_flicker(moved_cells, step_s)
         moving = moved_cells & (self.flicker <= settings.flicker_limit)
         moving &= self._has_neighbour(moving)
-        self._learn(current, moved_cells, threshold, step_s, learning)
+        self._learn(current, moved_cells, threshold, step_s, learning=learning)
         return moving, False
 
     def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
@@ -325,7 +325,8 @@ class _Model:
         moved: np.ndarray,
         threshold: np.ndarray,
         step_s: float,
-        learning: bool,  # noqa: FBT001 - internal, always passed by position
+        *,
+        learning: bool,
     ) -> None:
         """Update the background and each pixel's noise level."""
         settings = self.settings
