@@ -13,18 +13,24 @@ from e2e.media_checks import ClipFacts, check_clip
 OPTIONS_FLOW = "/api/config/config_entries/options/flow"
 
 
+async def _export_clip(ws: HomeAssistantWebSocket, data: Json) -> Json:
+    """Call hearthcam.export_clip with data over the WebSocket API; return its response."""
+    result: Json = await ws.call(
+        "call_service",
+        domain="hearthcam",
+        service="export_clip",
+        service_data=data,
+        return_response=True,
+    )
+    return result
+
+
 async def expect_refusal(
     ws: HomeAssistantWebSocket, data: Json, translation_key: str, texts: dict[str, str]
 ) -> str:
     """Call export_clip expecting a refusal with translation_key; return its English text."""
     try:
-        await ws.call(
-            "call_service",
-            domain="hearthcam",
-            service="export_clip",
-            service_data=data,
-            return_response=True,
-        )
+        await _export_clip(ws, data)
     except CommandError as err:
         error = err.error
         if error.get("translation_key") != translation_key:
@@ -61,13 +67,7 @@ async def export(ws: HomeAssistantWebSocket, data: Json, timeout_s: float = 60) 
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         try:
-            result: Json = await ws.call(
-                "call_service",
-                domain="hearthcam",
-                service="export_clip",
-                service_data=data,
-                return_response=True,
-            )
+            result = await _export_clip(ws, data)
         except CommandError as err:
             reloading = err.error.get("translation_key") == "not_loaded"
             if not reloading or asyncio.get_running_loop().time() > deadline:

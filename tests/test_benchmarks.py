@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 import subprocess
 import sys
+from typing import Any
 
 ROOT = Path(__file__).parents[1]
 PIPELINE_FIGURES = {
@@ -16,10 +17,10 @@ PIPELINE_FIGURES = {
 }
 
 
-def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
-    """`scripts/bench pipeline --quick --json` prints one JSON object with every figure."""
+def _bench_json(*args: str) -> dict[str, Any]:
+    """Run `python -m benchmarks ARGS --json` and return the JSON it printed."""
     result = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "pipeline", "--quick", "--json"],
+        [sys.executable, "-m", "benchmarks", *args, "--json"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -27,7 +28,12 @@ def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
+    return json.loads(result.stdout)
+
+
+def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
+    """`scripts/bench pipeline --quick --json` prints one JSON object with every figure."""
+    report = _bench_json("pipeline", "--quick")
     assert set(report) >= PIPELINE_FIGURES
     assert report["decode_floor_cpu_s"] > 0
     assert report["pipeline_cpu_ratio_1080p"] >= 1.0  # the pipeline includes the decode
@@ -38,30 +44,17 @@ def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
 
 def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
     """`scripts/bench accuracy --json` on a small subset prints the accuracy contract."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "benchmarks",
-            "accuracy",
-            "--json",
-            "--scenarios",
-            "car,rain",
-            "--seeds",
-            "1",
-            "--size",
-            "320x180",
-            "--cache-dir",
-            str(tmp_path),
-        ],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
+    report = _bench_json(
+        "accuracy",
+        "--scenarios",
+        "car,rain",
+        "--seeds",
+        "1",
+        "--size",
+        "320x180",
+        "--cache-dir",
+        str(tmp_path),
     )
-    assert result.returncode == 0, result.stderr
-    report = json.loads(result.stdout)
     assert set(report["accuracy"]) == {
         "hearthcam",
         "ffmpeg_scene",
@@ -75,3 +68,14 @@ def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
     assert report["detector_ms_per_frame"] > 0
     assert report["suite"]["clips"] == 2
     assert set(report["meets_targets"]) == set(report["targets"])
+
+
+def test_export_benchmark_quick_run_reports_every_figure() -> None:
+    """`scripts/bench export --quick --json` times a stream copy and a masked re-encode."""
+    report = _bench_json("export", "--quick")
+    for kind in ("copy", "masked"):
+        assert report[f"export_{kind}_wall_s"] > 0
+        assert report[f"export_{kind}_cpu_s"] > 0
+        assert report[f"export_{kind}_bundle_mb"] > 0
+    # Re-encoding costs more than copying, whatever the machine.
+    assert report["export_masked_cpu_s"] > report["export_copy_cpu_s"]
