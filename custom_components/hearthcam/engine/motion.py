@@ -141,7 +141,6 @@ class MotionDetector:
     def __init__(self, settings: MotionSettings | None = None) -> None:
         self.settings = settings or MotionSettings()
         self._model: _Model | None = None
-        self._started_s: float | None = None
         self._calm_after_s = -math.inf
         self._last_s = 0.0
         self._streak = 0
@@ -156,7 +155,6 @@ class MotionDetector:
     def reset(self) -> None:
         """Forget the background and end any motion (the stream restarted)."""
         self._model = None
-        self._started_s = None
         self._streak = 0
         self._active = False
 
@@ -281,9 +279,8 @@ class _Model:
         # gain would otherwise explain, and what lies under it cannot be known.
         unclipped = np.maximum(current, background) < _CLIPPED
         # Light multiplies what the scene reflects: estimate it as gains, per cell and globally.
-        weight = unclipped.astype(np.float32)
-        lit = self._fill(current * weight) + _GAIN_OFFSET
-        local_gain = lit / (self._fill(background * weight) + _GAIN_OFFSET)
+        lit = self._fill(current * unclipped) + _GAIN_OFFSET
+        local_gain = lit / (self._fill(background * unclipped) + _GAIN_OFFSET)
         valid_gains = local_gain[self.cell_valid]
         # No cell is analysed when the zones are smaller than a cell: nothing can move then.
         global_gain = _median(valid_gains) if valid_gains.size else 1.0
