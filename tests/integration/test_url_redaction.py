@@ -324,3 +324,24 @@ async def test_migration_drops_secrets_from_unique_ids_and_still_finds_duplicate
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "already_configured"
     assert len(hass.config_entries.async_entries(DOMAIN)) == 2
+
+
+@pytest.mark.usefixtures("mock_setup_entry")
+async def test_migration_gives_an_ambiguous_stored_url_no_unique_id(
+    hass: HomeAssistant, unused_port: int
+) -> None:
+    """A URL saved before ambiguous ones were refused: its old unique id goes, none replaces it."""
+    url = f"http://127.0.0.1:{unused_port}/snapshot.cgi?user=me@example.org&pwd=Amb-Secret-1"
+    entry = MockConfigEntry(
+        domain=DOMAIN,
+        title=TITLE,
+        data={CONF_STREAM_URL: url},
+        unique_id=_legacy_unique_id(url),
+        minor_version=1,
+    )
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+    assert entry.minor_version == 2
+    assert entry.unique_id is None
+    assert entry.data == {CONF_STREAM_URL: url}  # the camera itself keeps working as it did
