@@ -2,7 +2,7 @@
 
 Shared by the engine's redaction tests and the Home Assistant tests that look for the secrets
 in everything HearthCam writes. `{host}` is an address (127.0.0.1 with a port); `{stream}` is
-a path the devkit's HTTP camera serves, for the forms a test connects to.
+a path the devkit's HTTP camera streams, for the forms a test watches.
 """
 
 from dataclasses import dataclass
@@ -16,7 +16,12 @@ class CameraURL:
     template: str
     secrets: tuple[str, ...]  # every one must vanish from whatever leaves HearthCam
     readable: tuple[str, ...] = ()  # what must stay in a redacted URL, to debug with
-    reachable: bool = False  # {stream} is in it: the devkit's HTTP camera answers it
+    served: bool = False  # the devkit's HTTP camera answers at {host} (404 unless at {stream})
+
+    @property
+    def streams(self) -> bool:
+        """Whether the URL leads to a working stream of the devkit's HTTP camera."""
+        return self.served and "{stream}" in self.template
 
     def url(self, host: str, stream: str = "mjpeg/none.mkv") -> str:
         """The URL for a camera at host."""
@@ -138,13 +143,21 @@ CAMERA_URLS: tuple[CameraURL, ...] = (
         "http://{host}/{stream}?user=mjviewer&pwd=Mjpeg%25Q1&fps=15",
         ("Mjpeg%25Q1", "Mjpeg%Q1", "mjviewer"),
         ("fps=15",),
-        reachable=True,
+        served=True,
     ),
     CameraURL(
         "http-userinfo-encoded-at-and-hash",
         "http://viewer:Basic%40Au%23th5@{host}/{stream}",
         ("Basic%40Au%23th5", "Basic@Au#th5"),
-        reachable=True,
+        served=True,
+    ),
+    CameraURL(
+        "http-credentials-in-path-and-query-404",
+        "http://{host}/user=httpcam&password=HttpPath-77&channel=1&stream=0.mjpg"
+        "?loginuse=httpcam&loginpas=HttpQuery-88",
+        ("HttpPath-77", "HttpQuery-88", "httpcam"),
+        ("channel=1", "stream=0.mjpg"),
+        served=True,
     ),
 )
 

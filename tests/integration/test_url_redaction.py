@@ -103,13 +103,13 @@ async def _user_step(hass: HomeAssistant, data: dict[str, str]) -> Any:
 
 
 async def _camera_entry(
-    hass: HomeAssistant, url: str, *, reachable: bool
+    hass: HomeAssistant, url: str, *, streams: bool
 ) -> tuple[ConfigEntry, list[str]]:
     """The camera's entry, through the config flow; also the texts the flow showed."""
     result = await _user_step(hass, {CONF_NAME: TITLE, CONF_STREAM_URL: url})
     # What the frontend shows (a created entry's data goes to storage, not to the browser).
     shown = [repr(result.get(key)) for key in ("title", "errors", "description_placeholders")]
-    if reachable:
+    if streams:
         assert result["type"] is FlowResultType.CREATE_ENTRY
         entry: ConfigEntry = result["result"]
         hass.config_entries.async_update_entry(entry, options=EXPORTS_ALLOWED)
@@ -199,13 +199,13 @@ async def test_no_secret_of_a_camera_url_leaves(
     use_media_dir(hass, tmp_path / "media")
     events: list[Event] = []
     hass.bus.async_listen(MATCH_ALL, events.append)
-    port = http_stream_server.port if form.reachable else unused_port
+    port = http_stream_server.port if form.served else unused_port
     url = form.url(f"127.0.0.1:{port}", mjpeg_stream)
 
-    entry, shown = await _camera_entry(hass, url, reachable=form.reachable)
+    entry, shown = await _camera_entry(hass, url, streams=form.streams)
     assert entry.minor_version == config_flow.HearthCamConfigFlow.MINOR_VERSION
     assert entry.unique_id == stream_identity(url)
-    if form.reachable:
+    if form.streams:
         await wait_for(hass, lambda: hass.states.is_state(STREAM, STATE_ON), "the stream")
     else:
         await _raise_unreachable_issue(hass, entry, issue_registry)
@@ -217,7 +217,7 @@ async def test_no_secret_of_a_camera_url_leaves(
         for (domain, _), issue in issue_registry.issues.items()
         if domain == DOMAIN
     ]
-    assert issues or form.reachable  # an unreachable camera's repair was searched too
+    assert issues or form.streams  # an unreachable camera's repair was searched too
     places = {
         "diagnostics": diagnostics,
         "logs": caplog.text + "\n".join(r.getMessage() for r in caplog.records),
