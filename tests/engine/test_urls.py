@@ -238,3 +238,26 @@ def test_short_secrets_are_replaced_only_where_they_stand_alone() -> None:
     """A two-letter password does not turn every word holding those letters into stars."""
     url = "http://127.0.0.1/cgi?user=ab&pwd=xy"
     assert redact_text("xylophone: pwd xy, user ab", url) == "xylophone: pwd ***, user ***"
+
+
+@pytest.mark.parametrize(
+    ("url", "redacted"),
+    [
+        (
+            "rtsp://127.0.0.1/user_name=cam&pass_word=Pw-1&channel=1",
+            "rtsp://127.0.0.1/user_name=***&pass_word=***&channel=1",
+        ),
+        (
+            "rtsp://127.0.0.1/live;user=cam;pwd=Pw-2/main",
+            "rtsp://127.0.0.1/live;user=***;pwd=***/main",
+        ),
+        (
+            "http://127.0.0.1/cgi?pwd=pa&ss&channel=1#frag",
+            "http://127.0.0.1/cgi?pwd=***&channel=1#***",
+        ),
+        ("http://127.0.0.1/cgi?p%77d=Pw-3", "http://127.0.0.1/cgi?p%77d=***"),
+    ],
+)
+def test_redaction_of_unusual_spellings(url: str, redacted: str) -> None:
+    """Keys of several words, ";" pairs, "&" in a password, fragments, encoded keys."""
+    assert redact_url(url) == redacted

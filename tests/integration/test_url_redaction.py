@@ -119,7 +119,7 @@ async def _camera_entry(
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {CONF_STREAM_URL: "cannot_connect"}
     # Saved by an older version, before the camera went away: its unique id held secrets.
-    entry = MockConfigEntry(
+    legacy = MockConfigEntry(
         domain=DOMAIN,
         title=TITLE,
         data={CONF_STREAM_URL: url},
@@ -127,10 +127,10 @@ async def _camera_entry(
         unique_id=_legacy_unique_id(url),
         minor_version=1,
     )
-    entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(entry.entry_id)
+    legacy.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(legacy.entry_id)
     await hass.async_block_till_done()
-    return entry, shown
+    return legacy, shown
 
 
 async def _raise_unreachable_issue(
@@ -152,7 +152,8 @@ async def _diagnostics(
     client = await hass_client()
     response = await client.get(f"/api/diagnostics/config_entry/{entry.entry_id}")
     assert response.status == HTTPStatus.OK
-    return await response.text()
+    text: str = await response.text()
+    return text
 
 
 async def _export_texts(

@@ -18,7 +18,7 @@ STREAM_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https"})
 DEFAULT_PORTS: Final = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 REDACTED: Final = "***"
 # Keys whose value is a credential, compared in lower case without "-", "_" and ".".
-CREDENTIAL_QUERY_KEYS: Final = frozenset(
+CREDENTIAL_KEYS: Final = frozenset(
     {
         "u",
         "p",
@@ -146,7 +146,7 @@ def is_credential_key(key: str) -> bool:
     """Whether a query or path key names a credential (user, pwd, loginpas, x-auth-token...)."""
     name = re.sub(r"[-_.\s]", "", unquote_plus(key)).lower()
     return (
-        name in CREDENTIAL_QUERY_KEYS
+        name in CREDENTIAL_KEYS
         or name.endswith("key")  # apikey, streamkey, privatekey...
         or any(part in name for part in CREDENTIAL_KEY_PARTS)
     )
@@ -174,6 +174,7 @@ class _Pair:
     key_start: int
     value_start: int  # for a bare item: where the item begins (it has no key)
     value_end: int
+    credential: bool = False  # the key names a credential
 
     def secret(self, text: str) -> tuple[int, int, bool] | None:
         """Return the span to hide and whether it is a credential (else a token), or None.
@@ -184,7 +185,7 @@ class _Pair:
         value = text[self.value_start : self.value_end]
         if key and is_opaque_token(key):
             return self.key_start, self.value_end, False
-        if value and key and is_credential_key(key):
+        if value and self.credential:
             return self.value_start, self.value_end, True
         if value and is_opaque_token(value):
             return self.value_start, self.value_end, False
@@ -200,6 +201,16 @@ def _pairs(text: str, separators: str) -> list[_Pair]:
     """
     seps = re.escape(separators)
     keys = list(re.finditer(rf"(?:^|(?<=[{seps}]))([^{seps}=]+)=", text))
+    # In a path segment "_" joins pairs but also the words of a key (user_name=): a key
+    # begins after the last other separator, unless a value stands between (a=b_key=).
+    starts = []
+    for match in keys:
+        before = re.split(r"([&;,=])", text[: match.start()])
+        starts.append(
+            match.start()
+            if len(before) > 1 and before[-2] == "="
+            else match.start() - len(before[-1])
+        )
     pairs: list[_Pair] = []
 
     def bare(start: int, end: int) -> None:
@@ -209,15 +220,16 @@ def _pairs(text: str, separators: str) -> list[_Pair]:
                 pairs.append(_Pair(position, position, position + len(item)))
             position += len(item) + 1
 
-    bare(0, keys[0].start() if keys else len(text))
+    bare(0, starts[0] if keys else len(text))
     for index, match in enumerate(keys):
-        end = keys[index + 1].start() - 1 if index + 1 < len(keys) else len(text)
-        if is_credential_key(match.group(1)):
-            pairs.append(_Pair(match.start(), match.end(), end))
+        end = starts[index + 1] - 1 if index + 1 < len(keys) else len(text)
+        key = text[starts[index] : match.end() - 1]
+        if is_credential_key(match.group(1)) or is_credential_key(key):
+            pairs.append(_Pair(starts[index], match.end(), end, credential=True))
             continue
         found = re.search(rf"[{seps}]", text[match.end() : end])
         value_end = end if found is None else match.end() + found.start()
-        pairs.append(_Pair(match.start(), match.end(), value_end))
+        pairs.append(_Pair(starts[index], match.end(), value_end))
         bare(value_end + 1, end)
     return pairs
 
