@@ -12,6 +12,7 @@ from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get
 from .engine.urls import InvalidStreamURLError
 from .export import async_setup_exports
 from .export_view import ExportDownloadView
+from .migration import async_migrate
 from .retention import DATA_RETENTION, ClipRetention
 from .services import async_setup_services
 from .views import ClipFileView
@@ -36,6 +37,11 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     retention = hass.data[DATA_RETENTION] = ClipRetention(hass)
     retention.async_start()
     return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) -> bool:
+    """Bring an entry saved by an older version up to date (older unique ids held secrets)."""
+    return async_migrate(hass, entry)
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) -> bool:

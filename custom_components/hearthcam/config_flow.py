@@ -51,7 +51,13 @@ from .const import (
 from .engine.errors import StreamError, StreamErrorKind
 from .engine.regions import InvalidPolygonError, parse_polygons
 from .engine.source import SourceOptions, StopRequestedError, probe
-from .engine.urls import InvalidStreamURLError, parse_stream_url, redact_url, stream_identity
+from .engine.urls import (
+    InvalidStreamURLError,
+    ambiguous_userinfo,
+    parse_stream_url,
+    redact_url,
+    stream_identity,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +109,10 @@ def _validate_urls(user_input: Mapping[str, Any]) -> tuple[dict[str, str], dict[
         value = str(user_input.get(key) or "").strip()
         if not value:
             continue
+        # Where the password ends decides what is secret: a URL read two ways is refused.
+        if ambiguous_userinfo(value):
+            errors[key] = "ambiguous_url"
+            continue
         try:
             cleaned[key] = parse_stream_url(value)
         except InvalidStreamURLError:
@@ -147,7 +157,7 @@ class HearthCamConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add one camera per config entry."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    MINOR_VERSION = 2  # 1.2: the unique id holds no secret
 
     @staticmethod
     @callback
