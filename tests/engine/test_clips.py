@@ -2,6 +2,7 @@
 
 from collections.abc import Callable
 import contextlib
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, timezone
 import functools
 import json
@@ -18,12 +19,9 @@ import numpy as np
 import pytest
 
 from custom_components.hearthcam.engine.clip_info import SIDECAR_SCHEMA, ClipFile, ClipInfo
-from custom_components.hearthcam.engine.clips import (
-    REBUILT_NOTE,
-    RECOVERED_NOTE,
-    ClipStore,
-    RetentionPolicy,
-)
+from custom_components.hearthcam.engine.clip_recovery import REBUILT_NOTE, RECOVERED_NOTE
+from custom_components.hearthcam.engine.clip_retention import RetentionPolicy
+from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.errors import (
     ClipInUseError,
     ClipNotFoundError,
@@ -134,6 +132,7 @@ def test_layout_ids_and_finalize(store: ClipStore, clip_mp4: Path, thumbnail: by
     assert info.has_thumbnail
     assert not info.kept
     assert info.notes == ("split at max length",)
+    assert not info.cut_short
     assert store.get(clip_id) == info
 
     day = "front_door/2026-03-14"
@@ -150,6 +149,13 @@ def test_layout_ids_and_finalize(store: ClipStore, clip_mp4: Path, thumbnail: by
     assert sidecar["schema"] == SIDECAR_SCHEMA
     assert ClipInfo.from_json(sidecar) == info
     assert ClipInfo.from_json(json.loads(json.dumps(info.to_json()))) == info
+
+    # A clip the recorder had to cut short says so in its details and its sidecar.
+    shutil.copyfile(clip_mp4, second_part)
+    cut = store.finalize(replace(recorded, part_path=second_part, cut_short=True))
+    assert cut.cut_short
+    assert store.get(second_id).cut_short
+    assert json.loads(store.resolve(second_id, "sidecar").read_text())["cut_short"] is True
 
 
 def test_finalize_and_allocate_refuse_bad_input(
@@ -244,6 +250,7 @@ VALID = ClipInfo(
         {"kept": "yes"},
         {"motion_timeline": [[0.5]]},
         {"notes": "a string"},
+        {"cut_short": 1},
     ],
 )
 def test_invalid_sidecars_are_rejected(change: dict[str, object]) -> None:
@@ -253,9 +260,20 @@ def test_invalid_sidecars_are_rejected(change: dict[str, object]) -> None:
         ClipInfo.from_json(VALID.to_json() | change)
 
 
+def test_cut_short_is_persisted_and_absent_in_older_sidecars() -> None:
+    """A cut-short clip says so in its sidecar; a sidecar without the field was not cut short."""
+    cut = replace(VALID, cut_short=True, notes=("cut short: no space left on device",))
+    assert cut.to_json()["cut_short"] is True
+    assert ClipInfo.from_json(json.loads(json.dumps(cut.to_json()))) == cut
+    older = VALID.to_json()
+    del older["cut_short"]
+    assert ClipInfo.from_json(older) == VALID
+    assert not ClipInfo.from_json(older).cut_short
+
+
 def test_sidecars_missing_a_field_are_rejected() -> None:
     """Every field but the optional ones must be present."""
-    for key in set(VALID.to_json()) - {"audio_codec", "motion_offset_s"}:
+    for key in set(VALID.to_json()) - {"audio_codec", "motion_offset_s", "cut_short"}:
         partial = VALID.to_json()
         del partial[key]
         with pytest.raises(ValueError):  # noqa: PT011

@@ -22,20 +22,18 @@ from custom_components.hearthcam.engine.bundle import (
 )
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.engine.errors import StorageError
+from custom_components.hearthcam.engine.errors import (
+    ExportCancelledError,
+    InvalidExportIdError,
+    StorageError,
+    UnreadableClipError,
+)
 from custom_components.hearthcam.engine.export_folder import (
     ExportFolder,
-    InvalidExportIdError,
     check_export_id,
     new_export_id,
 )
-from custom_components.hearthcam.engine.redact import (
-    ExportCancelledError,
-    RedactMethod,
-    RedactOptions,
-    UnreadableClipError,
-    redact_clip,
-)
+from custom_components.hearthcam.engine.redact import RedactMethod, RedactOptions, redact_clip
 from custom_components.hearthcam.engine.regions import parse_polygons
 from devkit.footage import MovingObject, Scene
 from devkit.pytest_plugin import MakeFootage

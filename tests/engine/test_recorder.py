@@ -693,6 +693,7 @@ def test_disk_full_mid_clip_keeps_what_plays_and_recording_resumes(
     assert isinstance(error, StorageFullError)
     assert "no space left" in str(error)
     cut, later = sink.clips
+    assert cut.cut_short
     assert any(note.startswith("cut short: no space left") for note in cut.notes)
     # What was kept is whole fragments only: every packet decodes, and the duration is true.
     contents = read_clip(cut.part_path)
@@ -704,6 +705,7 @@ def test_disk_full_mid_clip_keeps_what_plays_and_recording_resumes(
     # Recording resumed: the second clip is complete (14 s to 18 s).
     start, end = _clip_span(later.part_path, footage)
     assert (start, round(end, 2)) == (14.0, 17.93)
+    assert not later.cut_short
     assert not any("cut short" in note for note in later.notes)
     # Nothing else was left behind.
     assert sorted(small_disk.iterdir()) == sorted([cut.part_path, later.part_path])

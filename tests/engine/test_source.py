@@ -19,14 +19,13 @@ from av.packet import Packet
 from av.stream import Stream
 import pytest
 
-from custom_components.hearthcam.engine.errors import StreamError, StreamErrorKind
-from custom_components.hearthcam.engine.source import (
-    SourceOptions,
+from custom_components.hearthcam.engine.errors import (
     StopRequestedError,
-    StreamSource,
-    _Timeline,
-    probe,
+    StreamError,
+    StreamErrorKind,
 )
+from custom_components.hearthcam.engine.probe import probe
+from custom_components.hearthcam.engine.source import SourceOptions, StreamSource, _Timeline
 from devkit import netstat
 from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer

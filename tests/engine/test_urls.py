@@ -2,9 +2,9 @@
 
 import pytest
 
+from custom_components.hearthcam.engine.errors import InvalidStreamURLError
 from custom_components.hearthcam.engine.urls import (
     REDACTED,
-    InvalidStreamURLError,
     parse_stream_url,
     redact_text,
     redact_url,

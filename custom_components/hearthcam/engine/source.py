@@ -27,7 +27,6 @@ import errno
 from fractions import Fraction
 import logging
 import queue
-import random
 import threading
 import time
 from types import TracebackType
@@ -42,7 +41,7 @@ from av.packet import Packet
 from av.stream import Stream
 from av.video.stream import VideoStream
 
-from .errors import EngineError, StreamError, StreamErrorKind
+from .errors import StopRequestedError, StreamError, StreamErrorKind
 from .urls import parse_stream_url, redact_text, redact_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -59,10 +58,6 @@ _SYNTHETIC_TIME_BASE = Fraction(1, 90000)  # For streams stamped from arrival ti
 _MAX_REORDER_S = 1.0  # Largest pts - dts assumed when dts has to be derived.
 _JUMP_BACK_S = 1.0  # A larger step back in dts is a clock reset, bridged by an offset.
 _NO_TIMESTAMPS: Final = cast("int", FormatFlags.no_timestamps.value)  # AVFMT_NOTIMESTAMPS
-
-
-class StopRequestedError(EngineError):
-    """open() or probe() gave up because the stop event was set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -626,73 +621,3 @@ class StreamSource:
     def _finish(self, error: StreamError) -> None:
         _LOGGER.debug("Stream %s: %s", redact_url(self.url), error)
         self._put(error)
-
-
-class Backoff:
-    """Delays between reconnection attempts: exponential, capped at maximum_s, jittered."""
-
-    def __init__(
-        self,
-        initial_s: float = 1.0,
-        maximum_s: float = 60.0,
-        factor: float = 2.0,
-        jitter: float = 0.2,
-        rng: random.Random | None = None,
-    ) -> None:
-        """Jitter is a fraction: a delay is uniform in nominal * (1 +/- jitter), up to maximum_s."""
-        if not 0 < initial_s <= maximum_s or factor < 1 or not 0 <= jitter < 1:
-            msg = "need 0 < initial_s <= maximum_s, factor >= 1 and 0 <= jitter < 1"
-            raise ValueError(msg)
-        self.initial_s = initial_s
-        self.maximum_s = maximum_s
-        self.factor = factor
-        self.jitter = jitter
-        # Jitter spreads reconnecting cameras apart; it needs no cryptographic quality.
-        self._rng = rng or random.Random()  # noqa: S311
-        self._nominal_s = initial_s
-        self._attempts = 0
-
-    @property
-    def attempts(self) -> int:
-        """Delays handed out since the last reset."""
-        return self._attempts
-
-    def next_delay(self) -> float:
-        """Return the next delay in seconds, never more than maximum_s."""
-        nominal = self._nominal_s
-        # Grow the nominal delay rather than computing factor ** attempts: no overflow.
-        self._nominal_s = min(self.maximum_s, nominal * self.factor)
-        self._attempts += 1
-        # Uniform in nominal +/- jitter, cut at the maximum rather than clamped to it, so that
-        # cameras that stay down keep spreading out instead of bunching up at the maximum.
-        upper = min(self.maximum_s, nominal * (1 + self.jitter))
-        return self._rng.uniform(nominal * (1 - self.jitter), upper)
-
-    def reset(self) -> None:
-        """Start again from initial_s, e.g. after a successful connection."""
-        self._nominal_s = self.initial_s
-        self._attempts = 0
-
-
-def probe(
-    url: str,
-    options: SourceOptions | None = None,
-    stop_event: threading.Event | None = None,
-) -> StreamInfo:
-    """Open the stream and decode one video frame, all within open_timeout_s; describe it."""
-    options = options or SourceOptions()
-    deadline = time.monotonic() + options.open_timeout_s
-    with StreamSource(url, options, stop_event) as source:
-        info = source.open()
-        video = source.video_stream
-        for packet in source.packets(deadline=deadline):
-            if packet.stream.index != video.index:
-                continue
-            try:
-                frames = video.decode(packet)
-            except av.error.FFmpegError:
-                continue  # E.g. a frame that refers to a keyframe sent before we joined.
-            if frames:
-                return info
-    msg = "stopped while probing the stream"
-    raise StopRequestedError(msg)

@@ -3,6 +3,8 @@
 from typing import Final
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit, urlunsplit
 
+from .errors import InvalidStreamURLError
+
 STREAM_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https"})
 DEFAULT_PORTS: Final = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 REDACTED: Final = "***"
@@ -25,10 +27,6 @@ CREDENTIAL_QUERY_KEYS: Final = frozenset(
         "api_key",
     }
 )
-
-
-class InvalidStreamURLError(ValueError):
-    """The text is not a usable camera stream URL."""
 
 
 def parse_stream_url(url: str) -> str:
