@@ -166,7 +166,10 @@ def test_a_trim_cuts_exactly_and_keeps_sound_in_step(tmp_path: Path, clip_mp4: P
         container.seek(0)
         audio = [frame.time for frame in container.decode(audio=0)]
     # Every timestamp moved back by exactly the trim start: picture and sound stay in step.
-    assert video == pytest.approx([times[i] - 0.4 for i in inside], abs=1e-3)  # type: ignore[operator]
+    expected = [t - 0.4 for t in times if t is not None and 0.4 <= t < 1.6]
+    assert video == pytest.approx(expected, abs=1e-3)
+    assert audio[0] is not None
+    assert audio[-1] is not None
     assert 0 <= audio[0] < 0.065  # the first AAC frame (64 ms) that starts in the window
     assert audio[-1] < 1.2
     # The exported frames are the clip's (re-encoded, so nearly equal).

@@ -1,6 +1,7 @@
 """CameraWorker end to end: real footage from real RTSP and HTTP servers, real clips on disk."""
 
 from collections.abc import Callable
+from dataclasses import replace
 import io
 from pathlib import Path
 import signal
@@ -24,7 +25,7 @@ from devkit.pytest_plugin import Live555Factory, MakeFootage
 
 from .workerkit import Events, running_worker, settings, walker
 
-SMALL = {"width": 320, "height": 240, "fps": 15, "keyframe_interval_s": 1.0}
+SMALL = Scene(width=320, height=240, fps=15, keyframe_interval_s=1.0)
 
 
 def _frames(path: Path) -> int:
@@ -36,7 +37,7 @@ def test_motion_over_rtsp_becomes_a_playable_clip(
     make_footage: MakeFootage, rtsp_server: Live555Server, tmp_path: Path
 ) -> None:
     """Motion on, off, and a clip with pre-roll, thumbnail and timeline, over RTSP/TCP."""
-    scene = Scene(**SMALL, duration_s=12.0, seed=11, objects=(walker(3.0, 5.0),))
+    scene = replace(SMALL, duration_s=12.0, seed=11, objects=(walker(3.0, 5.0),))
     url = rtsp_server.url(make_footage(scene).name)
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
@@ -71,7 +72,7 @@ def test_server_killed_mid_clip_finishes_the_clip_and_reconnects(
     make_footage: MakeFootage, live555_factory: Live555Factory, tmp_path: Path
 ) -> None:
     """Losing the stream mid-clip keeps a playable clip; the worker reconnects when it returns."""
-    scene = Scene(**SMALL, duration_s=30.0, seed=12, objects=(walker(1.0, 30.0),))
+    scene = replace(SMALL, duration_s=30.0, seed=12, objects=(walker(1.0, 30.0),))
     server = live555_factory()
     url = server.url(make_footage(scene).name)
     events = Events()
@@ -100,7 +101,7 @@ def test_manual_recording_includes_the_pre_roll(
     make_footage: MakeFootage, http_stream_server: HttpStreamServer, tmp_path: Path
 ) -> None:
     """record(3) on a quiet scene saves a ~3 s manual clip that starts before the request."""
-    scene = Scene(**SMALL, duration_s=10.0, seed=13)
+    scene = replace(SMALL, duration_s=10.0, seed=13)
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
@@ -121,7 +122,7 @@ def test_stall_is_detected(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """A server that stops sending (connection open) is reported as stalled."""
-    scene = Scene(**SMALL, duration_s=4.0, seed=14)
+    scene = replace(SMALL, duration_s=4.0, seed=14)
     url = http_stream_server.url(f"stall/{make_footage(scene, '.ts').name}")
     events = Events()
     options = SourceOptions(open_timeout_s=5.0, stall_timeout_s=1.5)
@@ -140,7 +141,7 @@ def test_stop_interrupts_a_blocked_read_quickly(
     FFmpeg cannot interrupt a blocked read, so the demux thread ends at the stall timeout; stop()
     waits for it within its own 5 s budget.
     """
-    scene = Scene(**SMALL, duration_s=4.0, seed=14)
+    scene = replace(SMALL, duration_s=4.0, seed=14)
     url = http_stream_server.url(f"stall/{make_footage(scene, '.ts').name}")
     events = Events()
     options = SourceOptions(open_timeout_s=5.0, stall_timeout_s=3.0)
@@ -160,7 +161,7 @@ def test_garbage_on_the_stream_is_counted_and_survived(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """Corrupt bytes cost errors and frames, not the connection or the worker."""
-    scene = Scene(**SMALL, duration_s=8.0, seed=15, objects=(walker(1.0, 7.0),))
+    scene = replace(SMALL, duration_s=8.0, seed=15, objects=(walker(1.0, 7.0),))
     url = http_stream_server.url(f"garbage/{make_footage(scene, '.ts').name}?every=4096")
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
@@ -181,7 +182,7 @@ def test_disk_full_stops_recording_but_not_detection(
 ) -> None:
     """On a full disk the clip fails with StorageFullError; motion is still reported."""
     store_root = tmpfs("64k")
-    scene = Scene(**SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
+    scene = replace(SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     events = Events()
     with running_worker(settings(url), store_root, events):
@@ -215,7 +216,7 @@ def test_process_killed_mid_clip_is_recovered_at_next_start(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """SIGKILL while recording leaves a .part that the next start turns into a playable clip."""
-    scene = Scene(**SMALL, duration_s=20.0, seed=17, objects=(walker(1.0, 20.0),))
+    scene = replace(SMALL, duration_s=20.0, seed=17, objects=(walker(1.0, 20.0),))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     with subprocess.Popen(
         [sys.executable, "-c", _KILLED_WORKER, url, str(tmp_path)],
@@ -264,7 +265,7 @@ def test_credentials_never_reach_logs_or_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A wrong password is reported as unauthorized, without the password anywhere."""
-    scene = Scene(**SMALL, duration_s=4.0, seed=19)
+    scene = replace(SMALL, duration_s=4.0, seed=19)
     name = make_footage(scene, ".ts").name
     url = http_stream_server.url(f"auth/ts/{name}", credentials=("user", "hunter2-wrong"))
     caplog.set_level("DEBUG")

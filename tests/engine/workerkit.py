@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 import threading
-import time
+from typing import Any
 
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
@@ -60,7 +60,7 @@ class Events:
                 raise AssertionError(msg)
 
 
-def settings(url: str, **overrides: object) -> WorkerSettings:
+def settings(url: str, **overrides: Any) -> WorkerSettings:
     """Worker settings for tests: short pre/post-roll and timeouts so scenes stay short."""
     base = WorkerSettings(
         camera_key="testcam",
@@ -86,8 +86,5 @@ def running_worker(
     try:
         yield worker
     finally:
-        started = time.monotonic()
-        stopped = worker.stop()
-        elapsed = time.monotonic() - started
-        assert stopped, "worker threads still alive after stop()"
-        assert elapsed < 5.0, f"stop() took {elapsed:.2f} s"
+        # stop() waits at most its timeout and says whether every thread ended within it.
+        assert worker.stop(), "worker threads still alive after stop()"
