@@ -16,6 +16,7 @@ from custom_components.hearthcam.engine.recorder import RecorderOptions
 from custom_components.hearthcam.engine.source import SourceOptions
 from custom_components.hearthcam.engine.worker import CameraWorker, WorkerCallbacks, WorkerSettings
 from devkit.footage import MovingObject
+from tests.waiting import HANG_S
 
 # Bright enough to stand out from the mid-grey background in luma.
 WALKER_COLOR = (235, 235, 235)
@@ -52,7 +53,7 @@ class Events:
             target.append(item)
             self._changed.notify_all()
 
-    def wait(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    def wait(self, predicate: Callable[[], bool], what: str, timeout_s: float = HANG_S) -> None:
         """Wait until predicate() holds, or fail the test saying what did not happen."""
         with self._changed:
             if not self._changed.wait_for(predicate, timeout_s):
