@@ -25,7 +25,8 @@ from custom_components.hearthcam.engine.errors import (
     StreamErrorKind,
 )
 from custom_components.hearthcam.engine.probe import probe
-from custom_components.hearthcam.engine.source import SourceOptions, StreamSource, _Timeline
+from custom_components.hearthcam.engine.source import SourceOptions, StreamSource
+from custom_components.hearthcam.engine.stream_timeline import PacketTimeline
 from devkit import netstat
 from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer
@@ -743,7 +744,7 @@ def test_timestamp_repair_per_stream_kind() -> None:
     """What FFmpeg hands over, and what the source makes of it (see the module docstring)."""
 
     def stamp(
-        timeline: _Timeline, raw: list[tuple[int | None, int | None, float]]
+        timeline: PacketTimeline, raw: list[tuple[int | None, int | None, float]]
     ) -> list[tuple[int, int]]:
         out = []
         for pts, dts, arrival in raw:
@@ -755,8 +756,8 @@ def test_timestamp_repair_per_stream_kind() -> None:
             out.append((packet.pts, packet.dts))
         return out
 
-    def timeline(*, from_arrival: bool = False) -> _Timeline:
-        return _Timeline(Fraction(1, 90000), from_arrival=from_arrival)
+    def timeline(*, from_arrival: bool = False) -> PacketTimeline:
+        return PacketTimeline(Fraction(1, 90000), from_arrival=from_arrival)
 
     # RTSP: the first packet has no timestamps at all.
     assert stamp(timeline(), [(None, None, 0.0), (9000, 9000, 0.1)]) == [(0, 0), (9000, 9000)]

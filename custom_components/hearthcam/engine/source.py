@@ -1,4 +1,4 @@
-"""Camera stream sources: open, probe and demux with timeouts, stall detection and a prompt stop.
+"""Camera stream sources: open and demux with timeouts, stall detection and a prompt stop.
 
 FFmpeg's blocking calls (open, then every read) run on the source's own demux thread, which
 queues packets for the consumer; the consumer waits in slices of `_POLL_S`, so packets()
@@ -8,16 +8,8 @@ read leaves an HTTP input with a sticky error (every later read fails at once) a
 desynchronise RTSP-over-TCP interleaving. So reads are only interrupted by the stall timeout,
 when the stream is given up anyway, and a demux thread that is blocked when the source is
 closed is left to end by itself: within stall_timeout_s (within twice open_timeout_s while
-opening). wait_closed() waits for that.
-
-Timestamps: every yielded packet has pts and dts in its stream's time base, dts strictly
-increasing per stream and pts >= dts. Formats that carry no timestamps (MJPEG over HTTP,
-raw H.264/HEVC) are stamped from arrival time, in 1/90000 s if theirs is coarser than 1 ms.
-Otherwise a missing dts is derived from pts (just above the previous dts, at most
-`_MAX_REORDER_S` below pts), missing pts and dts continue from the previous packet by the
-arrival time since, a small step back is clamped to the previous dts + 1 and a jump back of
-more than `_JUMP_BACK_S` (a camera's clock reset) is bridged by an offset kept from then on.
-Streams are repaired independently, so audio and video may drift apart at such a repair.
+opening). wait_closed() waits for that. Every packet's timestamps are made usable by a muxer
+on the way (stream_timeline.py).
 """
 
 from collections import deque
@@ -42,6 +34,7 @@ from av.stream import Stream
 from av.video.stream import VideoStream
 
 from .errors import StopRequestedError, StreamError, StreamErrorKind
+from .stream_timeline import PacketTimeline
 from .urls import parse_stream_url, redact_text, redact_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -55,8 +48,6 @@ _QUEUE_PACKETS = 256  # Packets buffered between the demux thread and the consum
 _RATE_WINDOW_S = 5.0  # Window of the measured fps and bitrate.
 _MAX_CONSECUTIVE_DEMUX_ERRORS = 100  # Recoverable errors in a row before giving up.
 _SYNTHETIC_TIME_BASE = Fraction(1, 90000)  # For streams stamped from arrival time.
-_MAX_REORDER_S = 1.0  # Largest pts - dts assumed when dts has to be derived.
-_JUMP_BACK_S = 1.0  # A larger step back in dts is a clock reset, bridged by an offset.
 _NO_TIMESTAMPS: Final = cast("int", FormatFlags.no_timestamps.value)  # AVFMT_NOTIMESTAMPS
 
 
@@ -118,59 +109,6 @@ class SourceStats:
     demux_errors: int  # Errors FFmpeg recovered from by reading on.
     last_packet_at: float | None
     opened_at: float | None
-
-
-class _Timeline:
-    """Makes one stream's timestamps usable by a muxer (see the module docstring)."""
-
-    def __init__(self, time_base: Fraction, *, from_arrival: bool) -> None:
-        self._seconds_per_tick = float(time_base)
-        self._from_arrival = from_arrival
-        self._offset = 0
-        self._origin: float | None = None
-        self._last_dts: int | None = None
-        self._last_arrival = 0.0
-
-    def _ticks(self, seconds: float) -> int:
-        return max(1, round(seconds / self._seconds_per_tick))
-
-    def stamp(self, packet: Packet[Stream], arrival: float) -> None:
-        """Set the packet's pts and dts; arrival is when it was read (monotonic)."""
-        last = self._last_dts
-        step = 1 if last is None else self._ticks(arrival - self._last_arrival)
-        pts, dts = self._raw(packet, arrival, last, step)
-        if last is not None and dts <= last:
-            if last - dts > self._ticks(_JUMP_BACK_S) and not self._from_arrival:
-                shift = last + step - dts
-                self._offset += shift
-                pts, dts = pts + shift, dts + shift
-            else:
-                dts = last + 1
-        packet.dts = dts
-        packet.pts = max(pts, dts)
-        self._last_dts = dts
-        self._last_arrival = arrival
-
-    def _raw(
-        self, packet: Packet[Stream], arrival: float, last: int | None, step: int
-    ) -> tuple[int, int]:
-        """Return the packet's own timestamps (offset applied), filled in where missing."""
-        if self._from_arrival:
-            if self._origin is None:
-                self._origin = arrival
-            ticks = round((arrival - self._origin) / self._seconds_per_tick)
-            return ticks, ticks
-        pts = None if packet.pts is None else packet.pts + self._offset
-        dts = None if packet.dts is None else packet.dts + self._offset
-        if dts is not None:
-            return (dts if pts is None else pts), dts
-        if pts is None:
-            guess = 0 if last is None else last + step
-            return guess, guess
-        # No dts yet (B-frames at the start of a stream, before FFmpeg can derive it): stay
-        # just above the previous one, as far below pts as reordering could need.
-        lowest = pts - self._ticks(_MAX_REORDER_S)
-        return pts, lowest if last is None else max(last + 1, lowest)
 
 
 class _RateMeter:
@@ -556,7 +494,7 @@ class StreamSource:
         wanted = [s for s in (opened.video, opened.audio) if s is not None]
         from_arrival = bool(opened.container.format.flags & _NO_TIMESTAMPS)
         timelines = {
-            s.index: _Timeline(
+            s.index: PacketTimeline(
                 Fraction(s.time_base.numerator, s.time_base.denominator),
                 from_arrival=from_arrival,
             )
