@@ -127,9 +127,14 @@ def test_harness_runs_every_method_on_a_small_suite(scenario_dir: Path) -> None:
         assert set(figures["per_scenario"]) == {"walker", "lights_on_off"}
     assert accuracy["hearthcam"]["recall"] == 1.0
     assert accuracy["ffmpeg_scene"]["negative_false_events"] >= 1  # the lamp is a scene change
-    assert 0 < result["detector_ms_per_frame"] < 50
+    detector_ms = result["detector_ms_per_frame"]
+    assert isinstance(detector_ms, float)
+    assert detector_ms > 0  # measured; how fast is for the benchmarks to judge, not a test
     assert result["detector_frame_shape"] == [180, 320]
-    assert set(result["meets_targets"]) == set(result["targets"])
+    meets, targets = result["meets_targets"], result["targets"]
+    assert isinstance(meets, dict)
+    assert isinstance(targets, dict)
+    assert set(meets) == set(targets)
     text = table(result)
     assert "lights_on_off (neg)" in text
     assert "detector_ms_per_frame" in text

@@ -28,7 +28,8 @@ def _bench_json(*args: str) -> dict[str, Any]:
         timeout=300,
     )
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    report: dict[str, Any] = json.loads(result.stdout)
+    return report
 
 
 def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:

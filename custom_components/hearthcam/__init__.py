@@ -9,7 +9,7 @@ from homeassistant.helpers.typing import ConfigType
 from .const import DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
-from .engine.urls import InvalidStreamURLError
+from .engine.errors import InvalidStreamURLError
 from .export import async_setup_exports
 from .export_view import ExportDownloadView
 from .migration import async_migrate

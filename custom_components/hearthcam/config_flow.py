@@ -48,16 +48,17 @@ from .const import (
     DEFAULT_OPTIONS,
     DOMAIN,
 )
-from .engine.errors import StreamError, StreamErrorKind
-from .engine.regions import InvalidPolygonError, parse_polygons
-from .engine.source import SourceOptions, StopRequestedError, probe
-from .engine.urls import (
+from .engine.errors import (
+    InvalidPolygonError,
     InvalidStreamURLError,
-    ambiguous_userinfo,
-    parse_stream_url,
-    redact_url,
-    stream_identity,
+    StopRequestedError,
+    StreamError,
+    StreamErrorKind,
 )
+from .engine.probe import probe
+from .engine.regions import parse_polygons
+from .engine.source import SourceOptions
+from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -50,9 +50,6 @@ EVENT_TYPE_MOTION_STARTED: Final = "motion_started"
 EVENT_TYPE_CLIP_SAVED: Final = "clip_saved"
 MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}/"
 
-# The note the recorder gives a clip it had to end early on a storage error (recorder.py).
-CUT_SHORT_NOTE: Final = "cut short:"
-
 ISSUE_UNREACHABLE: Final = "camera_unreachable"
 ISSUE_STORAGE_FULL: Final = "storage_full"
 # How long a camera may stay unreachable before a repair issue says so.
@@ -357,8 +354,7 @@ class HearthCamCoordinator:
         """Report a saved clip (also one finished while stopping: it is a real clip)."""
         self.last_clip = clip
         # A clip cut short by the full disk is kept (playable) and reported before the error.
-        cut_short = any(note.startswith(CUT_SHORT_NOTE) for note in clip.notes)
-        if self.storage_full and not cut_short:
+        if self.storage_full and not clip.cut_short:
             self.storage_full = False
             ir.async_delete_issue(self.hass, DOMAIN, self._issue_id(ISSUE_STORAGE_FULL))
             _LOGGER.info("Camera %s saves clips again", self.entry.title)

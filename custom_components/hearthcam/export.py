@@ -32,9 +32,9 @@ from .const import DOMAIN
 from .engine.bundle import Bundle, BundleDetails, build_bundle
 from .engine.clip_info import ClipInfo
 from .engine.clips import ClipStore
-from .engine.errors import ClipNotFoundError, EngineError
+from .engine.errors import ClipNotFoundError, EngineError, ExportCancelledError
 from .engine.export_folder import ExportFolder, new_export_id
-from .engine.redact import ExportCancelledError, RedactOptions
+from .engine.redact import RedactOptions
 from .export_jobs import ExportJobs
 from .export_notice import async_announce_export
 from .identifiers import clip_not_found

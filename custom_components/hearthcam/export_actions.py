@@ -38,10 +38,16 @@ from .coordinator import camera_key_for, engine_settings
 from .data import DATA_CLIP_STORE, CameraSettings, HearthCamConfigEntry
 from .engine.clip_info import ClipInfo, ClipName
 from .engine.clips import ClipStore
-from .engine.errors import ClipNotFoundError, EngineError, InvalidClipIdError
-from .engine.export_folder import InvalidExportIdError, check_export_id
+from .engine.errors import (
+    ClipNotFoundError,
+    EngineError,
+    InvalidClipIdError,
+    InvalidExportIdError,
+    InvalidPolygonError,
+)
+from .engine.export_folder import check_export_id
 from .engine.redact import RedactOptions
-from .engine.regions import InvalidPolygonError, parse_polygons
+from .engine.regions import parse_polygons
 from .export import DATA_EXPORTS, ExportManager, ExportRequest, export_not_found
 from .identifiers import clip_id_from_user, clip_not_found
 

@@ -7,7 +7,8 @@ from homeassistant.core import HomeAssistant, callback
 
 from .config_flow import HearthCamConfigFlow
 from .const import CONF_STREAM_URL, DOMAIN
-from .engine.urls import InvalidStreamURLError, stream_identity
+from .engine.errors import InvalidStreamURLError
+from .engine.urls import stream_identity
 
 _LOGGER = logging.getLogger(__name__)
 

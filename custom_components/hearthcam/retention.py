@@ -23,7 +23,8 @@ from homeassistant.util.hass_dict import HassKey
 from .const import CONF_MAX_STORAGE_GB, CONF_RETAIN_DAYS, DEFAULT_OPTIONS, DOMAIN
 from .coordinator import EVENT_CLIP_SAVED, camera_key_for
 from .data import DATA_CLIP_STORE, HearthCamConfigEntry
-from .engine.clips import ClipStore, RetentionPolicy
+from .engine.clip_retention import RetentionPolicy
+from .engine.clips import ClipStore
 from .engine.errors import StorageError
 
 _LOGGER = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HearthCamCoordinator
 from .data import HearthCamConfigEntry
-from .engine.clips import Usage
+from .engine.clip_index import Usage
 from .entity import HearthCamEntity
 from .retention import SIGNAL_STORAGE_CHANGED
 

@@ -22,13 +22,13 @@ from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import HomeAssistantView
 
 from .data import DATA_CLIP_STORE
-from .engine.clip_info import ClipFile, ClipName
+from .engine.clip_info import CLIP_STEM_PATTERN, ClipFile, ClipName
 from .engine.errors import EngineError
 
 _LOGGER = logging.getLogger(__name__)
 
 URL_PREFIX: Final = "/api/hearthcam/clips"
-_FILENAME_RE: Final = re.compile(r"(?P<stem>[0-9]{6}-[1-9][0-9]{0,5})\.(?P<ext>mp4|jpg)")
+_FILENAME_RE: Final = re.compile(rf"(?P<stem>{CLIP_STEM_PATTERN})\.(?P<ext>mp4|jpg)")
 _KINDS: Final = {"mp4": ClipFile.VIDEO, "jpg": ClipFile.THUMBNAIL}
 _CONTENT_TYPES: Final = {ClipFile.VIDEO: "video/mp4", ClipFile.THUMBNAIL: "image/jpeg"}
 CHUNK_BYTES: Final = 256 * 1024

@@ -57,14 +57,14 @@ def test_ts_endpoint_streams_the_whole_clip(
 def test_ts_endpoint_is_paced_in_real_time(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage
 ) -> None:
-    """Without pace=0 a clip takes about its duration to arrive."""
+    """Without pace=0 a clip cannot arrive much faster than it plays."""
     started = time.monotonic()
     url = http_stream_server.url(f"ts/{make_footage(SHORT_CLIP, '.ts').name}")
     with av.open(url, options=QUICK_PROBE, timeout=5) as container:
         frames = count_frames(container)
     elapsed = time.monotonic() - started
     assert frames == SHORT_CLIP.frame_count
-    assert 0.7 * SHORT_CLIP.duration_s < elapsed < 2 * SHORT_CLIP.duration_s
+    assert elapsed > 0.7 * SHORT_CLIP.duration_s  # a busy machine can only make it later
 
 
 def test_mjpeg_endpoint_loops_at_the_frame_rate(
@@ -163,7 +163,6 @@ def test_stall_endpoint_starves_the_reader(
 ) -> None:
     """About a second of frames arrive, then nothing: a read timeout is the only way out."""
     frames: list[av.VideoFrame] = []
-    started = time.monotonic()
     url = http_stream_server.url(f"stall/{ts_name}")
     with (
         av.open(url, options=QUICK_PROBE, timeout=1) as container,
@@ -171,7 +170,6 @@ def test_stall_endpoint_starves_the_reader(
     ):
         collect(container.decode(video=0), frames)
     assert 0 < len(frames) < CLIP.frame_count
-    assert time.monotonic() - started < 4
 
 
 def test_killed_http_server_cuts_the_stream(footage_dir: Path, ts_name: str) -> None:

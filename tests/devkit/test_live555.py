@@ -4,7 +4,6 @@ from collections.abc import Iterator
 import itertools
 import os
 from pathlib import Path
-import time
 
 import av
 from av.container import InputContainer
@@ -40,15 +39,12 @@ def trace_logs() -> Iterator[list[tuple[int, str, str]]]:
         av.logging.set_level(previous)
 
 
-def read_to_end(container: InputContainer, limit_s: float) -> tuple[int, Exception | None]:
-    """Decode video until the stream ends or limit_s passes; frame count and any error."""
+def read_to_end(container: InputContainer) -> tuple[int, Exception | None]:
+    """Decode video until the stream ends; frame count and any error."""
     frames = 0
-    deadline = time.monotonic() + limit_s
     try:
         for _ in container.decode(video=0):
             frames += 1
-            if time.monotonic() > deadline:
-                break
     except av.error.FFmpegError as err:
         return frames, err
     return frames, None
@@ -94,21 +90,21 @@ def test_pyav_reads_h264_over_rtsp_tcp(
 def test_killing_the_server_ends_the_read(
     live555_factory: Live555Factory, make_footage: MakeFootage
 ) -> None:
-    """A server killed mid-stream ends the read early instead of hanging the reader."""
+    """A server killed mid-stream ends the read, not the reader's timeout after it hangs."""
     server = live555_factory()
     path = make_footage(CLIP, ".264")
-    with av.open(server.url(path.name), options=RTSP_OPTIONS, timeout=3) as container:
+    # A read timeout (ExitError) far longer than the clip: only a hang would reach it.
+    timeout = (3.0, 60.0)
+    with av.open(server.url(path.name), options=RTSP_OPTIONS, timeout=timeout) as container:
         before = list(itertools.islice(container.decode(video=0), 3))
         server.kill()
-        killed_at = time.monotonic()
-        after, _error = read_to_end(container, limit_s=5)
-        ended_in_s = time.monotonic() - killed_at
+        after, error = read_to_end(container)
+    assert not isinstance(error, av.error.ExitError)
     assert len(before) == 3
     assert not server.running
     assert server.returncode == -9
     # Only frames already in flight can follow; the clip itself runs for 4 s.
     assert len(before) + after < CLIP.frame_count // 2
-    assert ended_in_s < 2
     assert not netstat.connections_to(server.port, pid=os.getpid())
 
 
@@ -137,12 +133,10 @@ def test_a_third_server_fails_clearly(
     """With 554 and 8554 taken, start() reports live555's own complaint, not a timeout."""
     second = live555_factory()
     assert {rtsp_server.port, second.port} == {554, 8554}
-    started = time.monotonic()
     with pytest.raises(
         ServerStartError, match=r"exited with status 1(.|\n)*Address already in use"
     ):
         live555_factory()
-    assert time.monotonic() - started < 2
 
 
 @pytest.mark.parametrize(

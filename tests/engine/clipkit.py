@@ -9,6 +9,7 @@ import shutil
 import threading
 
 import av
+from av.stream import Stream
 import numpy as np
 
 from custom_components.hearthcam.engine.clip_info import ClipInfo
@@ -23,7 +24,7 @@ def write_fragmented(source: Path, target: Path) -> Path:
         video = container.streams.video[0]
         audio = container.streams.audio[0] if container.streams.audio else None
         output = open_fragmented_mp4(target, video, audio)
-        streams = {video: output.video}
+        streams: dict[Stream, Stream] = {video: output.video}
         if audio is not None and output.audio is not None:
             streams[audio] = output.audio
         for packet in container.demux(*streams):

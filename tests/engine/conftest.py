@@ -16,6 +16,8 @@ import tempfile
 import threading
 
 import av
+from av.audio.stream import AudioStream
+from av.video.stream import VideoStream
 import numpy as np
 import pytest
 
@@ -31,18 +33,20 @@ def _encode(path: Path, fmt: str, video_codec: str | None, audio_codec: str | No
     """Write _MEDIA_SCENE to path with the given codecs; either may be None."""
     scene = _MEDIA_SCENE
     with av.open(path, "w", format=fmt) as out:
-        video = None
+        video: VideoStream | None = None
         if video_codec is not None:
             options = (
                 {"x265-params": "log-level=error:keyint=10"} if video_codec == "libx265" else {}
             )
-            video = out.add_stream(video_codec, rate=scene.fps, options=options)
+            added = out.add_stream(video_codec, rate=scene.fps, options=options)
+            assert isinstance(added, VideoStream)
+            video = added
             video.width, video.height, video.pix_fmt = scene.width, scene.height, "yuv420p"
-        audio = (
-            None
-            if audio_codec is None
-            else out.add_stream(audio_codec, rate=_AUDIO_RATE, layout="mono")
-        )
+        audio: AudioStream | None = None
+        if audio_codec is not None:
+            sound = out.add_stream(audio_codec, rate=_AUDIO_RATE, layout="mono")
+            assert isinstance(sound, AudioStream)
+            audio = sound
         samples_done = 0
         for index, rgb in enumerate(render_frames(scene)):
             if video is not None:

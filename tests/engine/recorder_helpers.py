@@ -12,6 +12,7 @@ import av
 from av.container import InputContainer
 from av.packet import Packet
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 import numpy as np
 
 from custom_components.hearthcam.engine.errors import StorageError
@@ -172,6 +173,15 @@ class ClipContents:
         return self.frames[-1] - self.frames[0] if self.frames else 0.0
 
 
+def recording(recorder: Recorder) -> bool:
+    """Whether the recorder is writing a clip, read afresh.
+
+    A call rather than the property: type checkers keep what an earlier assert on the
+    property narrowed it to, although feeding packets changes it.
+    """
+    return recorder.is_recording
+
+
 def read_clip(path: Path) -> ClipContents:
     """Demux and decode a whole clip (video and audio), failing on any decoding error."""
     with av.open(str(path)) as container:
@@ -183,7 +193,7 @@ def read_clip(path: Path) -> ClipContents:
                 if packet.size:
                     video.append(bytes(packet))
                     keys.append(packet.is_keyframe)
-                frames += [float(f.time or 0.0) for f in packet.decode()]
+                frames += [float(f.time or 0.0) for f in stream.decode(packet)]
             else:
                 if packet.size:
                     audio_data.append(bytes(packet))
@@ -204,7 +214,7 @@ def read_clip(path: Path) -> ClipContents:
 
 def decode_jpeg(jpeg: bytes) -> np.ndarray:
     """An RGB array of a JPEG."""
-    with av.open(io.BytesIO(jpeg)) as container:
+    with av.open(io.BytesIO(jpeg), "r") as container:
         frame = next(container.decode(video=0))
     return frame.to_ndarray(format="rgb24")
 
@@ -217,6 +227,7 @@ def encode_scene(
         return path
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=scene.fps)
+        assert isinstance(stream, VideoStream)
         stream.width, stream.height, stream.pix_fmt = scene.width, scene.height, pix_fmt
         stream.gop_size = scene.gop_size
         if codec == "libx265":

@@ -11,7 +11,7 @@ from custom_components.hearthcam.engine.imaging import encode_array_jpeg, encode
 
 
 def _decode(jpeg: bytes) -> VideoFrame:
-    with av.open(io.BytesIO(jpeg)) as container:
+    with av.open(io.BytesIO(jpeg), "r") as container:
         return next(container.decode(video=0))
 
 

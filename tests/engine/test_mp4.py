@@ -5,6 +5,7 @@ from pathlib import Path
 
 import av
 from av.video.frame import VideoFrame
+from av.video.stream import VideoStream
 import numpy as np
 import pytest
 
@@ -19,6 +20,7 @@ def _encode(path: Path, codec: str, frames: int = 12) -> Path:
     """Write a tiny clip with the given encoder (for codecs the devkit does not produce)."""
     with av.open(str(path), "w") as container:
         stream = container.add_stream(codec, rate=10)
+        assert isinstance(stream, VideoStream)
         stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
         if codec == "libx265":
             stream.options = {"x265-params": "log-level=error:bframes=0"}

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from custom_components.hearthcam.engine.errors import InvalidPolygonError
 from custom_components.hearthcam.engine.regions import (
-    InvalidPolygonError,
     Regions,
     black_out,
     fill_polygons,

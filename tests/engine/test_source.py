@@ -19,14 +19,14 @@ from av.packet import Packet
 from av.stream import Stream
 import pytest
 
-from custom_components.hearthcam.engine.errors import StreamError, StreamErrorKind
-from custom_components.hearthcam.engine.source import (
-    SourceOptions,
+from custom_components.hearthcam.engine.errors import (
     StopRequestedError,
-    StreamSource,
-    _Timeline,
-    probe,
+    StreamError,
+    StreamErrorKind,
 )
+from custom_components.hearthcam.engine.probe import probe
+from custom_components.hearthcam.engine.source import SourceOptions, StreamSource
+from custom_components.hearthcam.engine.stream_timeline import PacketTimeline
 from devkit import netstat
 from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer
@@ -46,8 +46,6 @@ SHORT_CLIP = Scene(width=320, height=240, fps=10, duration_s=2.0, seed=2)
 AUDIO_CLIP = Scene(width=320, height=240, fps=10, duration_s=3.0, seed=3, audio=True)
 STATS_CLIP = Scene(width=320, height=240, fps=10, duration_s=3.0, seed=7)
 QUICK = SourceOptions(open_timeout_s=5.0, stall_timeout_s=3.0)
-# Stop must end a blocked read within this (docs/engine.md).
-STOP_LIMIT_S = 2.0
 
 
 def take(source: StreamSource, count: int) -> list[Packet[Stream]]:
@@ -102,9 +100,7 @@ def test_rtsp_over_tcp_gives_info_and_packets(
     url = rtsp_server.url(make_footage(CLIP, suffix).name)
     udp_before = {s.inode for s in netstat.process_sockets(os.getpid(), "udp")}
     with StreamSource(url, QUICK) as source:
-        started = time.monotonic()
         info = source.open()
-        opened_in = time.monotonic() - started
         packets = take(source, 12)
         udp = {s.inode for s in netstat.process_sockets(os.getpid(), "udp")} - udp_before
         tcp = netstat.connections_to(rtsp_server.port, pid=os.getpid())
@@ -114,7 +110,6 @@ def test_rtsp_over_tcp_gives_info_and_packets(
     assert (info.video_codec, info.width, info.height) == ("h264", 320, 240)
     assert info.fps == pytest.approx(10.0)
     assert (info.audio_codec, info.container_format) == (None, "rtsp")
-    assert opened_in < 1.0  # Default probing would take about 2 s here.
     assert len(packets) == 12
     assert all(p.stream_index == video_index for p in packets)
     assert packets[0].is_keyframe
@@ -234,6 +229,30 @@ def test_http_hls_to_its_end(hls_url: str) -> None:
     assert error.kind is StreamErrorKind.ENDED
 
 
+def test_open_does_not_wait_for_frame_rate_probing(
+    rtsp_server: Live555Server, make_footage: MakeFootage
+) -> None:
+    """open() is done before a default FFmpeg open of the same live stream, started first.
+
+    FFmpeg's default probing reads about 2 s of a paced stream to estimate the frame rate;
+    open() skips that, so it finishes first however busy the machine is.
+    """
+    url = rtsp_server.url(make_footage(CLIP, ".264").name)
+    finished: list[str] = []
+
+    def default_open() -> None:
+        with av.open(url, options={"rtsp_transport": "tcp"}, timeout=30.0):
+            finished.append("default")
+
+    baseline = threading.Thread(target=default_open)
+    baseline.start()
+    with StreamSource(url, QUICK) as source:
+        source.open()
+        finished.append("hearthcam")
+    baseline.join()
+    assert finished == ["hearthcam", "default"]
+
+
 def test_http_basic_auth_with_the_right_credentials(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage
 ) -> None:
@@ -246,12 +265,9 @@ def test_http_basic_auth_with_the_right_credentials(
 
 
 def assert_probe_is_quick(url: str, codec: str) -> None:
-    """probe() opens url, decodes a frame and closes, well within the open timeout."""
-    started = time.monotonic()
-    info = probe(url, QUICK)
-    elapsed = time.monotonic() - started
+    """probe() opens url, decodes a frame and closes within the open timeout (its deadline)."""
+    info = probe(url, QUICK)  # StreamError(TIMEOUT) had it taken longer
     assert (info.video_codec, info.width, info.height) == (codec, 320, 240)
-    assert elapsed < 1.5
 
 
 def test_probe_rtsp(rtsp_server: Live555Server, make_footage: MakeFootage) -> None:
@@ -353,12 +369,11 @@ def test_not_found_on_rtsp_and_http(
 
 @pytest.mark.parametrize("scheme", ["rtsp", "http"])
 def test_connection_refused(unused_port: int, scheme: str) -> None:
-    """Nothing listening is a CONNECTION error, at once."""
-    started = time.monotonic()
-    error = open_error(f"{scheme}://127.0.0.1:{unused_port}/stream")
+    """Nothing listening is a CONNECTION error, at once: not a TIMEOUT after waiting."""
+    patient = SourceOptions(open_timeout_s=60.0, stall_timeout_s=60.0)
+    error = open_error(f"{scheme}://127.0.0.1:{unused_port}/stream", patient)
     assert error.kind is StreamErrorKind.CONNECTION
     assert "refused" in error.detail.lower()
-    assert time.monotonic() - started < 1
 
 
 def test_unresolvable_host_is_a_connection_error() -> None:
@@ -368,13 +383,14 @@ def test_unresolvable_host_is_a_connection_error() -> None:
 
 @pytest.mark.parametrize("scheme", ["rtsp", "http"])
 def test_open_timeout_on_a_silent_server(silent_port: int, scheme: str) -> None:
-    """A server that accepts and never answers is a TIMEOUT after open_timeout_s."""
-    options = SourceOptions(open_timeout_s=1.0)
+    """A server that accepts and never answers is a TIMEOUT, not before open_timeout_s."""
+    options = SourceOptions(open_timeout_s=1.0, stall_timeout_s=60.0)
     started = time.monotonic()
     error = open_error(f"{scheme}://127.0.0.1:{silent_port}/stream", options)
     elapsed = time.monotonic() - started
     assert error.kind is StreamErrorKind.TIMEOUT
-    assert 1.0 <= elapsed < 1.5
+    assert "no answer within 1 s" in error.detail  # the open timeout, not the read timeout
+    assert elapsed >= 1.0  # a busy machine can only make it later
 
 
 def test_no_video(
@@ -415,29 +431,26 @@ def test_stall_is_detected(http_stream_server: HttpStreamServer, make_footage: M
     url = http_stream_server.url(f"stall/{make_footage(CLIP, '.ts').name}")
     with StreamSource(url, SourceOptions(stall_timeout_s=1.0)) as source:
         source.open()
-        # That second arrives at once: it is read within milliseconds of opening.
         opened_at = time.monotonic()
         packets, error = read_to_failure(source)
         failed_after = time.monotonic() - opened_at
     assert error.kind is StreamErrorKind.STALLED
+    assert "no packet for 1 s" in error.detail
     assert 5 <= len(packets) < CLIP.frame_count
-    assert 1.0 <= failed_after < 1.5
+    assert failed_after >= 1.0  # a busy machine can only make it later
 
 
 def test_killed_server_ends_the_stream(
     live555_factory: Live555Factory, make_footage: MakeFootage
 ) -> None:
-    """live555 killed mid-stream ends the read promptly (ENDED, or STALLED), never hangs."""
+    """live555 killed mid-stream ends the read (ENDED, or STALLED by the stall timeout)."""
     server = live555_factory()
     with StreamSource(server.url(make_footage(CLIP, ".264").name), QUICK) as source:
         source.open()
         assert len(take(source, 5)) == 5
         server.kill()
-        killed_at = time.monotonic()
         _packets, error = read_to_failure(source)
-        ended_in = time.monotonic() - killed_at
     assert error.kind in {StreamErrorKind.ENDED, StreamErrorKind.STALLED}
-    assert ended_in < QUICK.stall_timeout_s + 0.5
 
 
 def test_http_server_killed_mid_stream(footage_dir: Path, make_footage: MakeFootage) -> None:
@@ -489,44 +502,41 @@ def test_garbage_is_counted_and_survived(
 @contextlib.contextmanager
 def stop_when_blocked(
     source: StreamSource, stop: threading.Event, quiet_s: float
-) -> Iterator[list[float]]:
-    """Set stop from a thread once no packet came for quiet_s; yield [when it did]."""
-    stopped_at: list[float] = []
+) -> Iterator[None]:
+    """Set stop from a thread once no packet came for quiet_s."""
 
     def watch() -> None:
         while not stop.wait(0.05):
             last = source.stats.last_packet_at
             if last is not None and time.monotonic() - last > quiet_s:
-                stopped_at.append(time.monotonic())
                 stop.set()
 
     watcher = threading.Thread(target=watch)
     watcher.start()
     try:
-        yield stopped_at
+        yield
     finally:
         stop.set()
         watcher.join()
 
 
 def assert_stop_interrupts_a_blocked_read(url: str) -> None:
-    """With FFmpeg blocked waiting for data from url, packets() returns within 2 s of a stop."""
+    """With FFmpeg blocked waiting for data from url, a stop ends packets() before the stall.
+
+    packets() would raise STALLED at the stall timeout; returning without raising while the
+    demux thread is still blocked in FFmpeg shows the stop, not the timeout, ended it.
+    """
     stop = threading.Event()
     # A short stall timeout only so that the abandoned read ends soon after the test.
     source = StreamSource(url, SourceOptions(stall_timeout_s=2.0), stop)
     source.open()
-    with stop_when_blocked(source, stop, quiet_s=0.5) as stopped_at:
+    with stop_when_blocked(source, stop, quiet_s=0.5):
         received = sum(1 for _ in source.packets())  # Returns, without raising, on stop.
-        returned_at = time.monotonic()
-    source.close()
-    closed_in = time.monotonic() - returned_at
-    latency = returned_at - stopped_at[0]
+    source.close()  # waits up to a second for the thread, then leaves it to end by itself
     still_blocked = not source.wait_closed(0)
-    assert source.wait_closed(3.0)
+    assert source.wait_closed(30.0)  # the stall timeout ends the read; only a hang fails
     assert received > 5
-    assert latency < STOP_LIMIT_S
-    assert closed_in < 1.5  # close() waits up to a second for the thread, then leaves it.
-    assert still_blocked  # The stop did not wait for FFmpeg: its read was still blocked.
+    assert still_blocked  # Neither the stop nor close() waited for FFmpeg's blocked read.
 
 
 def test_stop_interrupts_a_blocked_http_read(
@@ -557,26 +567,23 @@ def test_abandoned_read_releases_the_connection_by_the_stall_timeout(
         with stop_when_blocked(source, stop, quiet_s=0.3):
             sum(1 for _ in source.packets())
     assert netstat.connections_to(http_stream_server.port, pid=os.getpid())
-    assert source.wait_closed(3.0)
+    assert source.wait_closed(30.0)  # only a hang fails this
     released_after = time.monotonic() - opened_at
     assert not netstat.connections_to(http_stream_server.port, pid=os.getpid())
-    assert 1.9 < released_after < 2.5
+    assert released_after > 1.9  # held until the stall timeout (2 s), not dropped before
 
 
 def test_stop_while_opening(silent_port: int) -> None:
-    """open() gives up promptly on stop, with StopRequestedError rather than a StreamError."""
+    """open() gives up on stop, with StopRequestedError rather than the open timeout's error."""
     stop = threading.Event()
+    source = StreamSource(f"rtsp://127.0.0.1:{silent_port}/x", SourceOptions(2.0), stop)
     timer = threading.Timer(0.3, stop.set)
     timer.start()
-    started = time.monotonic()
-    source = StreamSource(f"rtsp://127.0.0.1:{silent_port}/x", SourceOptions(1.0), stop)
-    with pytest.raises(StopRequestedError):
+    with pytest.raises(StopRequestedError):  # StreamError(TIMEOUT) had the stop been missed
         source.open()
-    stopped_in = time.monotonic() - started
     source.close()
     timer.join()
-    assert stopped_in < 0.3 + STOP_LIMIT_S
-    assert source.wait_closed(1.5)  # FFmpeg gives up by itself at the open timeout.
+    assert source.wait_closed(30.0)  # FFmpeg gives up by itself at the open timeout.
 
 
 def test_stop_before_opening_and_probe_when_stopped(unused_port: int) -> None:
@@ -737,7 +744,7 @@ def test_timestamp_repair_per_stream_kind() -> None:
     """What FFmpeg hands over, and what the source makes of it (see the module docstring)."""
 
     def stamp(
-        timeline: _Timeline, raw: list[tuple[int | None, int | None, float]]
+        timeline: PacketTimeline, raw: list[tuple[int | None, int | None, float]]
     ) -> list[tuple[int, int]]:
         out = []
         for pts, dts, arrival in raw:
@@ -749,8 +756,8 @@ def test_timestamp_repair_per_stream_kind() -> None:
             out.append((packet.pts, packet.dts))
         return out
 
-    def timeline(*, from_arrival: bool = False) -> _Timeline:
-        return _Timeline(Fraction(1, 90000), from_arrival=from_arrival)
+    def timeline(*, from_arrival: bool = False) -> PacketTimeline:
+        return PacketTimeline(Fraction(1, 90000), from_arrival=from_arrival)
 
     # RTSP: the first packet has no timestamps at all.
     assert stamp(timeline(), [(None, None, 0.0), (9000, 9000, 0.1)]) == [(0, 0), (9000, 9000)]

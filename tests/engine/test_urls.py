@@ -4,9 +4,9 @@ from urllib.parse import unquote
 
 import pytest
 
+from custom_components.hearthcam.engine.errors import InvalidStreamURLError
 from custom_components.hearthcam.engine.urls import (
     REDACTED,
-    InvalidStreamURLError,
     ambiguous_userinfo,
     is_credential_key,
     is_opaque_token,

@@ -1,6 +1,7 @@
 """CameraWorker end to end: real footage from real RTSP and HTTP servers, real clips on disk."""
 
 from collections.abc import Callable
+from dataclasses import replace
 import io
 from pathlib import Path
 import signal
@@ -21,10 +22,24 @@ from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.live555 import Live555Server
 from devkit.pytest_plugin import Live555Factory, MakeFootage
+from tests.waiting import wait_until
 
 from .workerkit import Events, running_worker, settings, walker
 
-SMALL = {"width": 320, "height": 240, "fps": 15, "keyframe_interval_s": 1.0}
+SMALL = Scene(width=320, height=240, fps=15, keyframe_interval_s=1.0)
+
+
+def _packets(worker: CameraWorker) -> int:
+    """Packets the worker's current source has read (0 while it has none)."""
+    source = worker.stats.source
+    return 0 if source is None else source.packets
+
+
+def _quiet_for(worker: CameraWorker, seconds: float) -> bool:
+    """Whether the worker's source has read nothing for that long."""
+    source = worker.stats.source
+    last = None if source is None else source.last_packet_at
+    return last is not None and time.monotonic() - last > seconds
 
 
 def _frames(path: Path) -> int:
@@ -36,13 +51,13 @@ def test_motion_over_rtsp_becomes_a_playable_clip(
     make_footage: MakeFootage, rtsp_server: Live555Server, tmp_path: Path
 ) -> None:
     """Motion on, off, and a clip with pre-roll, thumbnail and timeline, over RTSP/TCP."""
-    scene = Scene(**SMALL, duration_s=12.0, seed=11, objects=(walker(3.0, 5.0),))
+    scene = replace(SMALL, duration_s=12.0, seed=11, objects=(walker(3.0, 5.0),))
     url = rtsp_server.url(make_footage(scene).name)
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
-        events.wait(lambda: events.connection[:1] == [(True, None)], 10, "connection")
-        events.wait(lambda: len(events.motion) >= 2, 15, "motion on and off")
-        events.wait(lambda: bool(events.clips), 10, "a saved clip")
+        events.wait(lambda: events.connection[:1] == [(True, None)], "connection")
+        events.wait(lambda: len(events.motion) >= 2, "motion on and off")
+        events.wait(lambda: bool(events.clips), "a saved clip")
         snapshot = worker.snapshot_jpeg(max_width=160)
         stats = worker.stats
 
@@ -71,18 +86,20 @@ def test_server_killed_mid_clip_finishes_the_clip_and_reconnects(
     make_footage: MakeFootage, live555_factory: Live555Factory, tmp_path: Path
 ) -> None:
     """Losing the stream mid-clip keeps a playable clip; the worker reconnects when it returns."""
-    scene = Scene(**SMALL, duration_s=30.0, seed=12, objects=(walker(1.0, 30.0),))
+    scene = replace(SMALL, duration_s=30.0, seed=12, objects=(walker(1.0, 30.0),))
     server = live555_factory()
     url = server.url(make_footage(scene).name)
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
-        events.wait(lambda: worker.stats.recording, 15, "recording to start")
-        time.sleep(2.0)
+        wait_until(lambda: worker.stats.recording, "recording to start")
+        recording_from = _packets(worker)
+        # Over 2 s of the clip (15 fps) is written before the server goes away.
+        wait_until(lambda: _packets(worker) >= recording_from + 40, "2 s of recording")
         server.kill()
-        events.wait(lambda: any(not up for up, _ in events.connection), 10, "disconnect")
-        events.wait(lambda: bool(events.clips), 10, "the interrupted clip")
+        events.wait(lambda: any(not up for up, _ in events.connection), "disconnect")
+        events.wait(lambda: bool(events.clips), "the interrupted clip")
         server.restart()
-        events.wait(lambda: events.connection[-1][0], 15, "reconnect")
+        events.wait(lambda: events.connection[-1][0], "reconnect")
         stats = worker.stats
 
     lost = next(err for up, err in events.connection if not up)
@@ -100,15 +117,16 @@ def test_manual_recording_includes_the_pre_roll(
     make_footage: MakeFootage, http_stream_server: HttpStreamServer, tmp_path: Path
 ) -> None:
     """record(3) on a quiet scene saves a ~3 s manual clip that starts before the request."""
-    scene = Scene(**SMALL, duration_s=10.0, seed=13)
+    scene = replace(SMALL, duration_s=10.0, seed=13)
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
-        events.wait(lambda: bool(events.connection), 10, "connection")
-        time.sleep(3.0)  # let the pre-roll fill
+        events.wait(lambda: bool(events.connection), "connection")
+        # 3 s of stream (15 fps) fill the 2 s pre-roll.
+        wait_until(lambda: _packets(worker) >= 45, "the pre-roll to fill")
         requested = time.time()
         worker.record(3.0)
-        events.wait(lambda: bool(events.clips), 10, "the manual clip")
+        events.wait(lambda: bool(events.clips), "the manual clip")
 
     clip = events.clips[0]
     assert clip.trigger is ClipTrigger.MANUAL
@@ -121,12 +139,12 @@ def test_stall_is_detected(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """A server that stops sending (connection open) is reported as stalled."""
-    scene = Scene(**SMALL, duration_s=4.0, seed=14)
+    scene = replace(SMALL, duration_s=4.0, seed=14)
     url = http_stream_server.url(f"stall/{make_footage(scene, '.ts').name}")
     events = Events()
     options = SourceOptions(open_timeout_s=5.0, stall_timeout_s=1.5)
     with running_worker(settings(url, source=options), tmp_path, events):
-        events.wait(lambda: any(not up for up, _ in events.connection), 10, "stall")
+        events.wait(lambda: any(not up for up, _ in events.connection), "stall")
     error = next(err for up, err in events.connection if not up)
     assert error is not None
     assert error.kind is StreamErrorKind.STALLED
@@ -135,12 +153,12 @@ def test_stall_is_detected(
 def test_stop_interrupts_a_blocked_read_quickly(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
-    """stop() returns at once while the read waits on a silent server; nothing outlives it.
+    """stop() ends every thread within its budget while the read waits on a silent server.
 
-    FFmpeg cannot interrupt a blocked read, so the demux thread ends at the stall timeout; stop()
-    waits for it within its own 5 s budget.
+    FFmpeg cannot interrupt a blocked read, so the demux thread ends at the stall timeout (3 s);
+    stop() waits for it within its own 5 s budget, and says whether everything ended in it.
     """
-    scene = Scene(**SMALL, duration_s=4.0, seed=14)
+    scene = replace(SMALL, duration_s=4.0, seed=14)
     url = http_stream_server.url(f"stall/{make_footage(scene, '.ts').name}")
     events = Events()
     options = SourceOptions(open_timeout_s=5.0, stall_timeout_s=3.0)
@@ -148,11 +166,9 @@ def test_stop_interrupts_a_blocked_read_quickly(
     store.load()
     worker = CameraWorker(settings(url, source=options), store, events.callbacks())
     worker.start()
-    events.wait(lambda: bool(events.connection), 10, "connection")
-    time.sleep(1.0)  # the server has gone silent; the read is blocked
-    started = time.monotonic()
+    events.wait(lambda: bool(events.connection), "connection")
+    wait_until(lambda: _quiet_for(worker, 0.5), "the server to go silent (the read blocks)")
     assert worker.stop()
-    assert time.monotonic() - started < 3.5
     assert not [t for t in threading.enumerate() if t.name.startswith("hearthcam-")]
 
 
@@ -160,12 +176,13 @@ def test_garbage_on_the_stream_is_counted_and_survived(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """Corrupt bytes cost errors and frames, not the connection or the worker."""
-    scene = Scene(**SMALL, duration_s=8.0, seed=15, objects=(walker(1.0, 7.0),))
+    scene = replace(SMALL, duration_s=8.0, seed=15, objects=(walker(1.0, 7.0),))
     url = http_stream_server.url(f"garbage/{make_footage(scene, '.ts').name}?every=4096")
     events = Events()
     with running_worker(settings(url), tmp_path, events) as worker:
-        events.wait(lambda: bool(events.connection), 10, "connection")
-        time.sleep(5.0)
+        events.wait(lambda: bool(events.connection), "connection")
+        # 5 s of analysis at 5 fps, with garbage every 4 KiB all along.
+        wait_until(lambda: worker.stats.analysed_frames >= 25, "5 s of analysed frames")
         stats = worker.stats
     assert stats.connected
     assert stats.source is not None
@@ -181,33 +198,40 @@ def test_disk_full_stops_recording_but_not_detection(
 ) -> None:
     """On a full disk the clip fails with StorageFullError; motion is still reported."""
     store_root = tmpfs("64k")
-    scene = Scene(**SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
+    scene = replace(SMALL, duration_s=9.0, seed=16, objects=(walker(1.0, 3.0),))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     events = Events()
     with running_worker(settings(url), store_root, events):
-        events.wait(lambda: bool(events.storage_errors), 15, "a storage error")
-        events.wait(lambda: len(events.motion) >= 2, 15, "motion to end")
+        events.wait(lambda: bool(events.storage_errors), "a storage error")
+        events.wait(lambda: len(events.motion) >= 2, "motion to end")
     assert isinstance(events.storage_errors[0], StorageFullError)
     assert [active for active, _ in events.motion[:2]] == [True, False]
     leftovers = [p.name for p in store_root.rglob("*") if p.is_file()]
     assert not [name for name in leftovers if name.endswith(".part")]
 
 
+# Starts a worker, waits until over 2 s (15 fps) of a clip are written, says so, and waits to
+# be killed.
 _KILLED_WORKER = """
-import sys, time
+import sys, threading
 from pathlib import Path
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.worker import CameraWorker
 from tests.engine.workerkit import settings
+from tests.waiting import wait_until
+
+def packets():
+    source = worker.stats.source
+    return 0 if source is None else source.packets
+
 store = ClipStore(Path(sys.argv[2])); store.load()
 worker = CameraWorker(settings(sys.argv[1]), store)
 worker.start()
-deadline = time.monotonic() + 20
-while not worker.stats.recording and time.monotonic() < deadline:
-    time.sleep(0.1)
-time.sleep(2.5)
+wait_until(lambda: worker.stats.recording, "recording to start")
+recording_from = packets()
+wait_until(lambda: packets() >= recording_from + 35, "2 s of recording")
 print("RECORDING" if worker.stats.recording else "NOT RECORDING", flush=True)
-time.sleep(60)
+threading.Event().wait()
 """
 
 
@@ -215,7 +239,7 @@ def test_process_killed_mid_clip_is_recovered_at_next_start(
     http_stream_server: HttpStreamServer, make_footage: MakeFootage, tmp_path: Path
 ) -> None:
     """SIGKILL while recording leaves a .part that the next start turns into a playable clip."""
-    scene = Scene(**SMALL, duration_s=20.0, seed=17, objects=(walker(1.0, 20.0),))
+    scene = replace(SMALL, duration_s=20.0, seed=17, objects=(walker(1.0, 20.0),))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     with subprocess.Popen(
         [sys.executable, "-c", _KILLED_WORKER, url, str(tmp_path)],
@@ -248,7 +272,7 @@ def test_detection_sub_stream(
     sub_url = http_stream_server.url(f"ts/{make_footage(sub, '.ts').name}")
     events = Events()
     with running_worker(settings(main_url, detect_stream_url=sub_url), tmp_path, events) as w:
-        events.wait(lambda: bool(events.clips), 15, "a clip")
+        events.wait(lambda: bool(events.clips), "a clip")
         snapshot = w.snapshot_jpeg()
     assert "hearthcam-testcam-detect" in events.threads
     assert (events.clips[0].width, events.clips[0].height) == (640, 360)
@@ -264,14 +288,14 @@ def test_credentials_never_reach_logs_or_errors(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     """A wrong password is reported as unauthorized, without the password anywhere."""
-    scene = Scene(**SMALL, duration_s=4.0, seed=19)
+    scene = replace(SMALL, duration_s=4.0, seed=19)
     name = make_footage(scene, ".ts").name
     url = http_stream_server.url(f"auth/ts/{name}", credentials=("user", "hunter2-wrong"))
     caplog.set_level("DEBUG")
     events = Events()
     worker_settings = settings(url)
     with running_worker(worker_settings, tmp_path, events):
-        events.wait(lambda: bool(events.connection), 10, "the failure")
+        events.wait(lambda: bool(events.connection), "the failure")
     up, error = events.connection[0]
     assert not up
     assert error is not None

@@ -6,7 +6,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from pathlib import Path
 import threading
-import time
+from typing import Any
 
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
@@ -16,6 +16,7 @@ from custom_components.hearthcam.engine.recorder import RecorderOptions
 from custom_components.hearthcam.engine.source import SourceOptions
 from custom_components.hearthcam.engine.worker import CameraWorker, WorkerCallbacks, WorkerSettings
 from devkit.footage import MovingObject
+from tests.waiting import HANG_S
 
 # Bright enough to stand out from the mid-grey background in luma.
 WALKER_COLOR = (235, 235, 235)
@@ -52,7 +53,7 @@ class Events:
             target.append(item)
             self._changed.notify_all()
 
-    def wait(self, predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    def wait(self, predicate: Callable[[], bool], what: str, timeout_s: float = HANG_S) -> None:
         """Wait until predicate() holds, or fail the test saying what did not happen."""
         with self._changed:
             if not self._changed.wait_for(predicate, timeout_s):
@@ -60,7 +61,7 @@ class Events:
                 raise AssertionError(msg)
 
 
-def settings(url: str, **overrides: object) -> WorkerSettings:
+def settings(url: str, **overrides: Any) -> WorkerSettings:
     """Worker settings for tests: short pre/post-roll and timeouts so scenes stay short."""
     base = WorkerSettings(
         camera_key="testcam",
@@ -86,8 +87,5 @@ def running_worker(
     try:
         yield worker
     finally:
-        started = time.monotonic()
-        stopped = worker.stop()
-        elapsed = time.monotonic() - started
-        assert stopped, "worker threads still alive after stop()"
-        assert elapsed < 5.0, f"stop() took {elapsed:.2f} s"
+        # stop() waits at most its timeout and says whether every thread ended within it.
+        assert worker.stop(), "worker threads still alive after stop()"

@@ -23,7 +23,7 @@ from custom_components.hearthcam.audit import (
     AuditLog,
     ExportEntry,
 )
-from custom_components.hearthcam.engine.clips import RetentionPolicy
+from custom_components.hearthcam.engine.clip_retention import RetentionPolicy
 from custom_components.hearthcam.engine.export_folder import new_export_id
 from devkit.footage import MovingObject, Scene
 from devkit.pytest_plugin import MakeFootage

@@ -17,9 +17,9 @@ from typing import IO, Final
 import zipfile
 
 from .clip_info import ClipInfo, utc
+from .errors import ExportCancelledError
 from .export_folder import BUNDLE_SUFFIX, ExportFolder
 from .redact import (
-    ExportCancelledError,
     RedactedVideo,
     RedactMethod,
     RedactOptions,

@@ -11,6 +11,7 @@ from enum import StrEnum
 import json
 import math
 import os
+from pathlib import Path
 import re
 from typing import Final
 
@@ -19,13 +20,17 @@ from .model import ClipTrigger
 
 SIDECAR_SCHEMA: Final = 1
 CAMERA_KEY_PATTERN: Final = r"[a-z0-9_-]{1,64}"
+DAY_PATTERN: Final = r"[0-9]{4}-[0-9]{2}-[0-9]{2}"
+# A clip's file name without suffix: HHMMSS-n (groups time and n).
+CLIP_STEM_PATTERN: Final = r"(?P<time>[0-9]{6})-(?P<n>[1-9][0-9]{0,5})"
 CAMERA_RE: Final = re.compile(CAMERA_KEY_PATTERN)
-DAY_RE: Final = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_STEM = r"(?P<time>[0-9]{6})-(?P<n>[1-9][0-9]{0,5})"
+DAY_RE: Final = re.compile(DAY_PATTERN)
 _ID_RE: Final = re.compile(
-    rf"(?P<camera>{CAMERA_KEY_PATTERN})/(?P<day>[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})/{_STEM}"
+    rf"(?P<camera>{CAMERA_KEY_PATTERN})/(?P<day>{DAY_PATTERN})/{CLIP_STEM_PATTERN}"
 )
-_FILE_RE: Final = re.compile(rf"(?P<stem>{_STEM})(?P<ext>\.mp4|\.jpg|\.json|\.mp4\.part)")
+_FILE_RE: Final = re.compile(
+    rf"(?P<stem>{CLIP_STEM_PATTERN})(?P<ext>\.mp4|\.jpg|\.json|\.mp4\.part)"
+)
 MAX_N: Final = 999_999  # the largest n the id pattern allows
 PART: Final = ".mp4.part"
 _MAX_SIDECAR_BYTES: Final = 8 * 1024 * 1024
@@ -68,6 +73,7 @@ class ClipInfo:
     has_thumbnail: bool
     notes: tuple[str, ...]
     motion_offset_s: float | None = None  # where motion began, i.e. the pre-roll length
+    cut_short: bool = False  # writing failed part-way; the clip holds what was written before
 
     def to_json(self) -> dict[str, object]:
         """Sidecar content, tagged with the schema version."""
@@ -90,6 +96,7 @@ class ClipInfo:
             "kept": self.kept,
             "has_thumbnail": self.has_thumbnail,
             "notes": list(self.notes),
+            "cut_short": self.cut_short,
         }
 
     @classmethod
@@ -102,7 +109,7 @@ class ClipInfo:
         if isinstance(schema, bool) or schema != SIDECAR_SCHEMA:
             msg = f"unsupported sidecar schema {schema!r}"
             raise ValueError(msg)
-        name = ClipName.parse(_str(data, "clip_id"), error=ValueError)
+        name = ClipName.parse(_str(data, "clip_id"))  # InvalidClipIdError is a ValueError
         if clip_id is not None and name.clip_id != clip_id:
             msg = f"sidecar describes {name.clip_id}, not {clip_id}"
             raise ValueError(msg)
@@ -138,6 +145,8 @@ class ClipInfo:
             has_thumbnail=_bool(data, "has_thumbnail"),
             notes=tuple(notes),
             motion_offset_s=None if offset is None else _number(data, "motion_offset_s"),
+            # Sidecars written before the field existed have no such key.
+            cut_short="cut_short" in data and _bool(data, "cut_short"),
         )
 
 
@@ -231,12 +240,12 @@ class ClipName:
     n: int
 
     @classmethod
-    def parse(cls, clip_id: object, error: type[Exception] = InvalidClipIdError) -> ClipName:
+    def parse(cls, clip_id: object) -> ClipName:
         """Split a clip id, refusing anything but the exact canonical shape."""
         match = _ID_RE.fullmatch(clip_id) if isinstance(clip_id, str) else None
         if match is None or not valid_day(match["day"]) or not _valid_time(match["time"]):
             msg = f"malformed clip id {clip_id!r}"
-            raise error(msg)
+            raise InvalidClipIdError(msg)
         return cls(match["camera"], match["day"], match["time"], int(match["n"]))
 
     @property
@@ -248,6 +257,10 @@ class ClipName:
     def clip_id(self) -> str:
         """The id this name stands for."""
         return f"{self.camera}/{self.day}/{self.stem}"
+
+    def path(self, root: Path, suffix: str) -> Path:
+        """Where this clip's file with that suffix lies in a store rooted at root."""
+        return root / self.camera / self.day / (self.stem + suffix)
 
     @property
     def sort_key(self) -> tuple[str, int, str]:

@@ -76,6 +76,7 @@ class ClipWriter:
         self.start = start
         self.onset = onset
         self.notes = [*source.notes, *notes]
+        self.cut_short = False  # writing failed; what was written before is kept
         self.video = TrackTimestamps(source.video_time_base)
         self.audio = TrackTimestamps(source.audio_time_base)
         self._adts = self.output.audio is not None and source.adts
@@ -206,4 +207,5 @@ class ClipWriter:
             thumbnail_jpeg=thumbnail,
             motion_offset_s=None if self.onset is None else max(0.0, self.onset - self.first_time),
             notes=tuple(self.notes),
+            cut_short=self.cut_short,
         )

@@ -1,34 +1,31 @@
-"""ClipStore: on-disk layout, sidecars, an in-memory index, retention and crash recovery.
+"""ClipStore: the one object callers hold for clips; it owns the locking and the on-disk layout.
 
 Layout, with every date and time in UTC:
 `<root>/<camera_key>/<YYYY-MM-DD>/<HHMMSS>-<n>.mp4`, a `.jpg` thumbnail and a `.json` sidecar
 beside it, and `.mp4.part` while the clip is being recorded (ids and names: clip_info.py).
+The index and its queries live in clip_index.py, recovery at load in clip_recovery.py and the
+choice of what retention deletes in clip_retention.py; this module ties them together.
 
 Nothing below the root is reached through a symlink: every file operation goes through
 directory descriptors opened with O_NOFOLLOW (safe_fs.py), so a link planted in the store is
 never followed.
 """
 
-import bisect
 from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 import errno
-import heapq
 import io
 import logging
 import os
 from pathlib import Path
-import shutil
 import stat
 import threading
-from typing import Final
 
+from .clip_index import ClipIndex, IndexEntry, StoreUsage, measure
 from .clip_info import (
-    CAMERA_RE,
-    DAY_RE,
     MAX_N,
     PART,
     ClipFile,
@@ -37,12 +34,25 @@ from .clip_info import (
     check_camera_key,
     check_day,
     finite,
-    is_newer_sidecar,
     match_clip_file,
-    read_sidecar,
     sidecar_bytes,
     utc,
-    valid_day,
+)
+from .clip_recovery import (
+    LoadReport,
+    RecoveryReport,
+    StoreScan,
+    find_parts,
+    recover_part,
+    scan_day,
+    walk_days,
+)
+from .clip_retention import (
+    RetentionPolicy,
+    RetentionResult,
+    over_bytes,
+    short_bytes,
+    victims,
 )
 from .errors import (
     ClipInUseError,
@@ -52,119 +62,30 @@ from .errors import (
     StorageError,
     StorageFullError,
 )
-from .model import ClipTrigger, RecordedClip
+from .model import RecordedClip
 from .safe_fs import (
     SYMLINK_ERRNOS,
-    TEMP_RE,
     exists,
     fsync_dir_or_log,
     fsync_file,
     open_dir,
-    plain_files,
     remove_empty_dirs,
-    subdirectories,
-    temp_name,
     unlink,
-    unlink_logged,
     write_atomic,
     write_or_log,
 )
-from .salvage import MediaFacts, probe, salvage
 
 _LOGGER = logging.getLogger(__name__)
-
-RECOVERED_NOTE: Final = "recovered after an interrupted recording"
-REBUILT_NOTE: Final = "details rebuilt from the video file"
-
-
-@dataclass(frozen=True, slots=True)
-class Usage:
-    """Bytes on disk (MP4, thumbnail and sidecar) and number of finished clips."""
-
-    size_bytes: int = 0
-    clip_count: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StoreUsage:
-    """Usage of the whole store and of each camera."""
-
-    total: Usage
-    cameras: Mapping[str, Usage]
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionPolicy:
-    """Limits retention enforces; None switches a limit off."""
-
-    max_age_days: float | None = None
-    max_total_bytes: int | None = None
-    min_free_bytes: int | None = None
-
-    def __post_init__(self) -> None:
-        """Reject negative limits."""
-        limits = (self.max_age_days, self.max_total_bytes, self.min_free_bytes)
-        if any(limit is not None and limit < 0 for limit in limits):
-            msg = f"retention limits must not be negative: {self}"
-            raise ValueError(msg)
-
-
-@dataclass(frozen=True, slots=True)
-class RetentionResult:
-    """What apply_retention deleted and how far it stayed from the limits it could not reach."""
-
-    deleted: tuple[str, ...]
-    still_short_bytes: int = 0  # free space still missing (kept, held or recording clips)
-    still_over_bytes: int = 0  # total size still above max_total_bytes
-
-
-@dataclass(frozen=True, slots=True)
-class RecoveryReport:
-    """Leftover `.mp4.part` files: made into clips, or removed as unreadable."""
-
-    recovered: tuple[str, ...] = ()
-    removed: tuple[Path, ...] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class LoadReport:
-    """What load() found on disk."""
-
-    clips: int
-    rebuilt: tuple[str, ...]  # ids whose details came from probing the MP4, not the sidecar
-    removed: tuple[Path, ...]  # orphan sidecars and thumbnails, stale temporary files
-    unreadable: tuple[Path, ...]  # MP4s without a usable sidecar that PyAV could not read
-    recovery: RecoveryReport
-
-
-@dataclass(slots=True)
-class _Scan:
-    """What load() found, gathered while walking the store."""
-
-    entries: list[_Entry] = field(default_factory=list)
-    rebuilt: list[str] = field(default_factory=list)
-    removed: list[Path] = field(default_factory=list)
-    unreadable: list[Path] = field(default_factory=list)
-    parts: list[Path] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class _Entry:
-    """A clip in the index, with what its files occupy."""
-
-    info: ClipInfo
-    name: ClipName
-    size_bytes: int  # sum of file sizes: what usage and max_total_bytes count
-    disk_bytes: int  # allocated blocks: what deleting the clip frees
 
 
 class ClipStore:
     """Clips of all cameras under one root: thread-safe, indexed in memory, never scanned per call.
 
-    Locking: `_lock` guards the index and bookkeeping and is held only briefly (never across
-    PyAV work; an fsync only when allocate creates a day's directory), so listing stays fast
-    while clips are written. `_mutate_lock` serialises what changes or removes existing
-    clips' files (load, recovery, set_kept, delete, retention), so sidecars and index agree.
+    Locking: `_lock` guards the index and bookkeeping and is held only briefly, never across
+    PyAV work, an fsync or a directory being created, so listing stays fast while clips are
+    written; usage() takes no lock at all. `_mutate_lock` serialises what changes or removes
+    existing clips' files (load, recovery, set_kept, delete, retention), so sidecars and index
+    agree.
     """
 
     def __init__(self, root: Path) -> None:
@@ -172,11 +93,11 @@ class ClipStore:
         self._root = Path(root).resolve()
         self._lock = threading.Lock()
         self._mutate_lock = threading.Lock()
-        self._entries: dict[str, _Entry] = {}
-        # camera -> day -> sort keys ascending; a day lists newest first by reading backwards.
-        self._days: dict[str, dict[str, list[tuple[str, int, str]]]] = {}
-        self._usage: dict[str, Usage] = {}
+        self._index = ClipIndex()
+        # Replaced (never changed) whenever the index changes, so reading it needs no lock.
+        self._usage = self._index.usage()
         self._active: dict[Path, ClipName] = {}  # parts being written or recovered
+        self._allocating: Counter[str] = Counter()  # cameras whose day directory is being made
         self._holds: Counter[str] = Counter()
         self._loaded = False
         self._loading = False
@@ -203,25 +124,40 @@ class ClipStore:
             if not self._loaded or self._loading:
                 msg = "the clip store is not loaded yet"
                 raise StorageError(msg)
-            try:
-                with self._open_day(camera, day, create=True) as day_fd:
-                    name = self._free_name(day_fd, camera, day, time)
-            except OSError as err:
-                msg = f"cannot create the directory for {camera}/{day}"
-                raise _storage_error(msg, err) from err
-            part = self._path(name, PART)
-            self._active[part] = name
-        return name.clip_id, part
+            self._allocating[camera] += 1  # keeps tidying from removing the new directory
+        try:
+            # Creating the day's directory syncs its parent: done without the lock.
+            with self._open_day(camera, day, create=True) as day_fd:
+                name = self._reserve_free_name(day_fd, camera, day, time)
+        except OSError as err:
+            msg = f"cannot create the directory for {camera}/{day}"
+            raise _storage_error(msg, err) from err
+        finally:
+            with self._lock:
+                self._allocating[camera] -= 1
+                if not self._allocating[camera]:
+                    del self._allocating[camera]
+        return name.clip_id, self._path(name, PART)
 
-    def _free_name(self, day_fd: int, camera: str, day: str, time: str) -> ClipName:
-        """First n in this second with no clip, reservation or file (lock held)."""
-        reserved = set(self._active.values())
+    def _reserve_free_name(self, day_fd: int, camera: str, day: str, time: str) -> ClipName:
+        """Reserve the first n in this second with no clip, reservation or file."""
         for n in range(1, MAX_N + 1):
             name = ClipName(camera, day, time, n)
-            if name.clip_id in self._entries or name in reserved:
-                continue
-            if not any(exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json")):
+            part = self._path(name, PART)
+            with self._lock:  # reserved before the disk is asked, so no one else takes it
+                if name.clip_id in self._index or part in self._active:
+                    continue
+                self._active[part] = name
+            try:
+                taken = any(exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json"))
+            except BaseException:
+                with self._lock:
+                    del self._active[part]
+                raise
+            if not taken:
                 return name
+            with self._lock:
+                del self._active[part]
         msg = f"no free clip id left in {camera}/{day} {time}"
         raise StorageError(msg)
 
@@ -270,7 +206,7 @@ class ClipStore:
         start: datetime,
         peak: float,
         timeline: tuple[tuple[float, float], ...],
-    ) -> _Entry:
+    ) -> IndexEntry:
         """Rename the part (the commit point), then write thumbnail and sidecar beside it."""
         mp4 = name.stem + ".mp4"
         try:
@@ -300,10 +236,11 @@ class ClipStore:
                     has_thumbnail=has_thumbnail,
                     notes=recorded.notes,
                     motion_offset_s=recorded.motion_offset_s,
+                    cut_short=recorded.cut_short,
                 )
                 write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
                 fsync_dir_or_log(day_fd)
-                return _entry(day_fd, name, info)
+                return measure(day_fd, name, info)
         except OSError as err:
             msg = f"cannot finish clip {name.clip_id}"
             raise _storage_error(msg, err) from err
@@ -339,39 +276,33 @@ class ClipStore:
             msg = f"{part_path} is not a part file of this clip store"
             raise StorageError(msg) from err
 
-    # --- queries -------------------------------------------------------------------------
+    # --- queries (answered from the index in memory) -------------------------------------
 
     def cameras(self) -> list[str]:
         """Camera keys that have clips, sorted."""
         with self._lock:
-            return sorted(self._days)
+            return self._index.cameras()
 
     def days(self, camera_key: str) -> list[str]:
         """Days (YYYY-MM-DD, UTC) with clips of this camera, newest first."""
         camera = check_camera_key(camera_key)
         with self._lock:
-            return sorted(self._days.get(camera, {}), reverse=True)
+            return self._index.days(camera)
 
     def clips(
         self, camera_key: str, day: str, offset: int = 0, limit: int | None = None
     ) -> list[ClipInfo]:
         """Return a page of one camera's clips of one day, newest first."""
         camera, day = check_camera_key(camera_key), check_day(day)
-        if offset < 0 or (limit is not None and limit < 0):
-            msg = "offset and limit must not be negative"
-            raise ValueError(msg)
+        _check_page(offset, limit)
         with self._lock:
-            keys = self._days.get(camera, {}).get(day, [])
-            # Keys ascend, so newest-first item i is keys[len - 1 - i].
-            stop = len(keys) - offset
-            first = 0 if limit is None else max(0, stop - limit)
-            return [self._entries[key[2]].info for key in reversed(keys[first : max(0, stop)])]
+            return self._index.page(camera, day, offset, limit)
 
     def count(self, camera_key: str, day: str) -> int:
         """Count one camera's clips of one day."""
         camera, day = check_camera_key(camera_key), check_day(day)
         with self._lock:
-            return len(self._days.get(camera, {}).get(day, ()))
+            return self._index.count(camera, day)
 
     def clips_between(
         self,
@@ -387,62 +318,32 @@ class ClipStore:
         day, say) and still be answered from the index by bisection.
         """
         camera = check_camera_key(camera_key)
-        if offset < 0 or (limit is not None and limit < 0):
-            msg = "offset and limit must not be negative"
-            raise ValueError(msg)
-        page: list[ClipInfo] = []
+        _check_page(offset, limit)
         with self._lock:
-            for keys, low, high in self._ranges(camera, start, end):
-                if offset >= high - low:
-                    offset -= high - low
-                    continue
-                stop = high - offset
-                offset = 0
-                first = low if limit is None else max(low, stop - (limit - len(page)))
-                page += [self._entries[key[2]].info for key in reversed(keys[first:stop])]
-                if limit is not None and len(page) >= limit:
-                    break
-        return page
+            return self._index.page_between(camera, start, end, offset, limit)
 
     def count_between(self, camera_key: str, start: datetime, end: datetime) -> int:
         """Count one camera's clips that began in [start, end) (to the second of the id)."""
         camera = check_camera_key(camera_key)
         with self._lock:
-            return sum(high - low for _, low, high in self._ranges(camera, start, end))
+            return self._index.count_between(camera, start, end)
 
-    def _ranges(
-        self, camera: str, start: datetime, end: datetime
-    ) -> list[tuple[list[tuple[str, int, str]], int, int]]:
-        """(sort keys of a day, low, high) covering [start, end), newest day first (lock held)."""
-        first, last = utc(start), utc(end)
-        first_day, last_day = first.strftime("%Y-%m-%d"), last.strftime("%Y-%m-%d")
-        # n >= 1 in every key, so (time, 0, "") sorts before every clip of that second.
-        first_key = (first.strftime("%H%M%S"), 0, "")
-        last_key = (last.strftime("%H%M%S"), 0, "")
-        days = self._days.get(camera, {})
-        ranges = []
-        for day in sorted((d for d in days if first_day <= d <= last_day), reverse=True):
-            keys = days[day]
-            low = bisect.bisect_left(keys, first_key) if day == first_day else 0
-            high = bisect.bisect_left(keys, last_key) if day == last_day else len(keys)
-            if high > low:
-                ranges.append((keys, low, high))
-        return ranges
+    def newest(self, camera_key: str) -> ClipInfo | None:
+        """Return the most recent clip of this camera, or None."""
+        camera = check_camera_key(camera_key)
+        with self._lock:
+            days = self._index.days(camera)
+            return self._index.page(camera, days[0], 0, 1)[0] if days else None
 
     def get(self, clip_id: str) -> ClipInfo:
         """Return the clip with this id."""
         name = ClipName.parse(clip_id)
         with self._lock:
-            return self._entry(name.clip_id).info
+            return self._index.entry(name.clip_id).info
 
     def usage(self) -> StoreUsage:
-        """Bytes and clip counts, in total and per camera."""
-        with self._lock:
-            cameras = dict(self._usage)
-        total = Usage(
-            sum(u.size_bytes for u in cameras.values()), sum(u.clip_count for u in cameras.values())
-        )
-        return StoreUsage(total=total, cameras=cameras)
+        """Bytes and clip counts, in total and per camera; never waits (no lock, no disk)."""
+        return self._usage
 
     def resolve(self, clip_id: str, kind: ClipFile | str = ClipFile.VIDEO) -> Path:
         """Path of one file of a clip, refusing anything that is not a plain file in the store.
@@ -461,7 +362,7 @@ class ClipStore:
             msg = f"{clip_id!r} {kind} is not a regular file"
             raise InvalidClipIdError(msg)
         with self._lock:
-            self._entry(name.clip_id)
+            self._index.entry(name.clip_id)
         return self._root / name.camera / name.day / filename
 
     def open_file(self, clip_id: str, kind: ClipFile | str = ClipFile.VIDEO) -> io.BufferedReader:
@@ -473,7 +374,7 @@ class ClipStore:
         name = ClipName.parse(clip_id)
         filename = name.stem + ClipFile(kind).suffix
         with self._lock:
-            self._entry(name.clip_id)
+            self._index.entry(name.clip_id)
         # O_NONBLOCK: a FIFO planted under a clip's name must not block the reader.
         flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
         try:
@@ -499,7 +400,7 @@ class ClipStore:
         """Keep a clip from being deleted (by delete or retention) while the block runs."""
         name = ClipName.parse(clip_id)
         with self._lock:
-            info = self._entry(name.clip_id).info
+            info = self._index.entry(name.clip_id).info
             self._holds[name.clip_id] += 1
         try:
             yield info
@@ -514,7 +415,7 @@ class ClipStore:
         name = ClipName.parse(clip_id)
         with self._mutate_lock:
             with self._lock:
-                info = self._entry(name.clip_id).info
+                info = self._index.entry(name.clip_id).info
             if info.kept == keep:
                 return info
             info = replace(info, kept=keep)
@@ -522,7 +423,7 @@ class ClipStore:
                 with self._open_day(name.camera, name.day) as day_fd:
                     write_atomic(day_fd, name.stem + ".json", sidecar_bytes(info))
                     os.fsync(day_fd)
-                    entry = _entry(day_fd, name, info)
+                    entry = measure(day_fd, name, info)
             except OSError as err:
                 msg = f"cannot update the sidecar of {clip_id}"
                 raise _storage_error(msg, err) from err
@@ -544,7 +445,6 @@ class ClipStore:
                 msg = f"clip {name.clip_id} is in use"
                 raise ClipInUseError(msg)
             # Out of the index first: nobody lists or serves a clip that is half gone.
-            self._entry(name.clip_id)
             entry = self._index_remove(name.clip_id)
         try:
             with self._open_day(name.camera, name.day) as day_fd:
@@ -585,17 +485,20 @@ class ClipStore:
         is the disk's either way).
         """
         camera = None if camera_key is None else check_camera_key(camera_key)
-        moment = datetime.now(UTC) if now is None else utc(now)
-        cutoff = (
-            None if policy.max_age_days is None else moment - timedelta(days=policy.max_age_days)
-        )
+        cutoff = policy.cutoff(datetime.now(UTC) if now is None else utc(now))
         deleted: list[str] = []
         with self._mutate_lock:
+            short = short_bytes(self._root, policy)  # asks the disk: outside the lock
             with self._lock:
-                excess = self._over_bytes(policy, camera)
-                short = self._short_bytes(policy)
-                victims = self._retention_victims(cutoff, excess, short, camera)
-            for name in victims:
+                chosen = victims(
+                    self._index,
+                    cutoff=cutoff,
+                    excess=over_bytes(self._index, policy, camera),
+                    short=short,
+                    camera=camera,
+                    exempt=self._holds.__contains__,
+                )
+            for name in chosen:
                 try:
                     self._delete(name)
                 except ClipInUseError, ClipNotFoundError:
@@ -604,10 +507,10 @@ class ClipStore:
                     _LOGGER.warning("Retention could not delete %s: %s", name.clip_id, err)
                     continue
                 deleted.append(name.clip_id)
+            still_short = short_bytes(self._root, policy)
             with self._lock:
-                result = RetentionResult(
-                    tuple(deleted), self._short_bytes(policy), self._over_bytes(policy, camera)
-                )
+                still_over = over_bytes(self._index, policy, camera)
+        result = RetentionResult(tuple(deleted), still_short, still_over)
         if deleted:
             _LOGGER.info("Retention deleted %d clip(s)", len(deleted))
         if result.still_short_bytes or result.still_over_bytes:
@@ -619,46 +522,6 @@ class ClipStore:
             )
         return result
 
-    def _over_bytes(self, policy: RetentionPolicy, camera: str | None) -> int:
-        if policy.max_total_bytes is None:
-            return 0
-        usages = self._usage.values() if camera is None else [self._usage.get(camera, Usage())]
-        return max(0, sum(u.size_bytes for u in usages) - policy.max_total_bytes)
-
-    def _short_bytes(self, policy: RetentionPolicy) -> int:
-        if policy.min_free_bytes is None:
-            return 0
-        try:
-            free = shutil.disk_usage(self._root).free
-        except OSError as err:
-            msg = "cannot measure free disk space"
-            raise _storage_error(msg, err) from err
-        return max(0, policy.min_free_bytes - free)
-
-    def _retention_victims(
-        self, cutoff: datetime | None, excess: int, short: int, camera: str | None
-    ) -> list[ClipName]:
-        """Oldest-first clips to delete (lock held); deletions are estimated to free disk_bytes."""
-        victims = []
-        for clip_id in self._oldest_first(camera):
-            entry = self._entries[clip_id]
-            expired = cutoff is not None and entry.info.start < cutoff
-            if not (expired or excess > 0 or short > 0):
-                break  # every later clip is younger, and the size limits are met
-            if entry.info.kept or self._holds[clip_id]:
-                continue
-            victims.append(entry.name)
-            excess -= entry.size_bytes
-            short -= entry.disk_bytes
-        return victims
-
-    def _oldest_first(self, camera: str | None = None) -> Iterator[str]:
-        """Clip ids (of all cameras, or of one), oldest first (lock held while iterating)."""
-        cameras = self._days.values() if camera is None else [self._days.get(camera, {})]
-        per_camera = [_camera_in_order(days) for days in cameras]
-        for *_, clip_id in heapq.merge(*per_camera):
-            yield clip_id
-
     # --- load and crash recovery ---------------------------------------------------------
 
     def load(self) -> LoadReport:
@@ -668,7 +531,7 @@ class ClipStore:
         """
         with self._mutate_lock:
             with self._lock:
-                if self._active:
+                if self._active or self._allocating:
                     msg = "cannot reload the clip store while clips are being recorded"
                     raise StorageError(msg)
                 self._loading = True
@@ -693,17 +556,19 @@ class ClipStore:
         except OSError as err:
             msg = f"cannot create the clip store {self._root}"
             raise _storage_error(msg, err) from err
-        scan = _Scan()
-        for camera, day in self._walk_days():
+        scan = StoreScan()
+        for camera, day in walk_days(self._root):
             try:
                 with self._open_day(camera, day) as day_fd:
-                    self._scan_day(day_fd, camera, day, scan)
+                    scan_day(self._root, day_fd, camera, day, scan)
             except OSError as err:
                 _LOGGER.warning("Skipping unreadable clip directory %s/%s: %s", camera, day, err)
             with self._lock:
                 self._tidy_dirs(camera, day)  # e.g. a day that held only orphans
-        with self._lock:
-            self._install(scan.entries)
+        index = ClipIndex(scan.entries)
+        with self._lock:  # the whole index at once, so readers never see a partly loaded one
+            self._index = index
+            self._usage = index.usage()
             self._loaded = True
         return LoadReport(
             clips=len(scan.entries),
@@ -713,84 +578,10 @@ class ClipStore:
             recovery=self._recover(scan.parts),
         )
 
-    def _walk_days(self) -> Iterator[tuple[str, str]]:
-        """(camera, day) of every well-formed, real (not symlinked) day directory."""
-        for camera in subdirectories(self._root, CAMERA_RE):
-            for day in subdirectories(self._root / camera, DAY_RE):
-                if valid_day(day):
-                    yield camera, day
-
-    def _scan_day(self, day_fd: int, camera: str, day: str, scan: _Scan) -> None:
-        """Index one day directory's clips; remove orphans and stale temporary files."""
-        directory = self._root / camera / day
-        stems: dict[str, set[str]] = {}
-        for filename in plain_files(day_fd, directory):
-            match = match_clip_file(filename)
-            if match is not None:
-                stems.setdefault(match["stem"], set()).add(match["ext"])
-            elif TEMP_RE.fullmatch(filename):
-                unlink_logged(day_fd, directory / filename, scan.removed)
-        for stem, exts in sorted(stems.items()):
-            name = ClipName.parse(f"{camera}/{day}/{stem}")
-            if PART in exts:
-                scan.parts.append(directory / (stem + PART))
-            if ".mp4" not in exts:
-                # Sidecars and thumbnails are only worth keeping beside their video.
-                for ext in sorted(exts & {".json", ".jpg"}):
-                    unlink_logged(day_fd, directory / (stem + ext), scan.removed)
-                continue
-            try:
-                entry, rebuilt = self._load_clip(day_fd, name, has_jpg=".jpg" in exts)
-            except Exception as err:  # noqa: BLE001 - one bad file must not stop the load
-                _LOGGER.warning("Cannot read clip %s, leaving it alone: %s", name.clip_id, err)
-                scan.unreadable.append(directory / (stem + ".mp4"))
-                continue
-            scan.entries.append(entry)
-            if rebuilt:
-                scan.rebuilt.append(name.clip_id)
-
-    def _load_clip(self, day_fd: int, name: ClipName, *, has_jpg: bool) -> tuple[_Entry, bool]:
-        """Read a clip from its sidecar, or rebuild it by probing its MP4 (then True)."""
-        data: object = None
-        info = None
-        try:
-            data = read_sidecar(day_fd, name.stem + ".json")
-            info = ClipInfo.from_json(data, name.clip_id)
-        except FileNotFoundError:
-            _LOGGER.info("Clip %s has no sidecar, probing its video", name.clip_id)
-        except (OSError, ValueError) as err:
-            _LOGGER.warning("Unusable sidecar of %s, probing its video: %s", name.clip_id, err)
-        if info is not None:
-            # The files are the truth for what a sidecar could get wrong.
-            return _entry(day_fd, name, replace(info, has_thumbnail=has_jpg)), False
-        mp4_size = os.stat(name.stem + ".mp4", dir_fd=day_fd, follow_symlinks=False).st_size
-        facts = probe(self._path(name, ".mp4"))
-        if not has_jpg and facts.thumbnail is not None:
-            has_jpg = write_or_log(day_fd, name.stem + ".jpg", facts.thumbnail)
-        info = _info_from_facts(name, facts, mp4_size, has_thumbnail=has_jpg, note=REBUILT_NOTE)
-        # A kept mark survives a damaged or newer sidecar: losing it would let retention
-        # delete exactly what the user asked to keep.
-        info = replace(info, kept=isinstance(data, dict) and data.get("kept") is True)
-        if not is_newer_sidecar(data):  # a newer release's sidecar is left for that release
-            write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
-        return _entry(day_fd, name, info), True
-
     def recover_partials(self) -> RecoveryReport:
         """Make clips of leftover `.mp4.part` files (never active ones); remove unreadable ones."""
         with self._mutate_lock:
-            parts: list[Path] = []
-            for camera, day in self._walk_days():
-                directory = self._root / camera / day
-                try:
-                    with self._open_day(camera, day) as day_fd:
-                        parts += [
-                            directory / filename
-                            for filename in plain_files(day_fd, directory)
-                            if filename.endswith(PART) and match_clip_file(filename) is not None
-                        ]
-                except OSError as err:
-                    _LOGGER.warning("Skipping clip directory %s: %s", directory, err)
-            return self._recover(parts)
+            return self._recover(find_parts(self._root))
 
     def _recover(self, parts: list[Path]) -> RecoveryReport:
         """Salvage each part (mutate lock held), skipping the ones being written."""
@@ -803,7 +594,7 @@ class ClipStore:
                     continue
                 self._active[part] = name  # reserved: allocate and tidying leave it alone
             try:
-                entry = self._recover_part(name)
+                entry = recover_part(self._root, name)
             except Exception:  # one bad file must not stop the others
                 # Most likely a full or failing disk: keep the part for another attempt.
                 _LOGGER.exception("Could not recover %s; leaving it for a later attempt", part)
@@ -822,100 +613,27 @@ class ClipStore:
                 recovered.append(name.clip_id)
         return RecoveryReport(tuple(recovered), tuple(removed))
 
-    def _recover_part(self, name: ClipName) -> _Entry | None:
-        """Remux the readable prefix of a part into the clip's MP4; None if the part was removed."""
-        part, mp4 = name.stem + PART, name.stem + ".mp4"
-        temp = temp_name(name.stem)  # removed by load() if we crash
-        with self._open_day(name.camera, name.day) as day_fd:
-            if exists(day_fd, mp4):
-                _LOGGER.warning("Removing %s: its clip exists already", self._path(name, PART))
-                unlink(day_fd, part)
-                return None
-            try:
-                facts = salvage(self._path(name, PART), self._path(name, PART).with_name(temp))
-                if facts is None:
-                    _LOGGER.warning("Removing unplayable %s", self._path(name, PART))
-                    unlink(day_fd, part)
-                    return None
-                size = fsync_file(day_fd, temp)
-                os.replace(temp, mp4, src_dir_fd=day_fd, dst_dir_fd=day_fd)
-            finally:
-                unlink(day_fd, temp)
-            unlink(day_fd, part)
-            has_jpg = facts.thumbnail is not None and write_or_log(
-                day_fd, name.stem + ".jpg", facts.thumbnail
-            )
-            info = _info_from_facts(name, facts, size, has_thumbnail=has_jpg, note=RECOVERED_NOTE)
-            write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
-            fsync_dir_or_log(day_fd)
-            _LOGGER.warning(
-                "Recovered %s (%.1f s) from an interrupted recording",
-                name.clip_id,
-                facts.duration_s,
-            )
-            return _entry(day_fd, name, info)
+    # --- bookkeeping (lock held) ---------------------------------------------------------
 
-    # --- index (lock held) ---------------------------------------------------------------
+    def _index_add(self, entry: IndexEntry) -> None:
+        self._index.add(entry)
+        self._usage = self._index.usage()
 
-    def _entry(self, clip_id: str) -> _Entry:
-        try:
-            return self._entries[clip_id]
-        except KeyError:
-            raise ClipNotFoundError(clip_id) from None
-
-    def _index_add(self, entry: _Entry) -> None:
-        name = entry.name
-        self._entries[name.clip_id] = entry
-        bisect.insort(
-            self._days.setdefault(name.camera, {}).setdefault(name.day, []), name.sort_key
-        )
-        self._count(name.camera, entry.size_bytes, 1)
-
-    def _index_remove(self, clip_id: str) -> _Entry:
-        entry = self._entries.pop(clip_id)
-        name = entry.name
-        days = self._days[name.camera]
-        keys = days[name.day]
-        del keys[bisect.bisect_left(keys, name.sort_key)]
-        if not keys:
-            del days[name.day]
-            if not days:
-                del self._days[name.camera]
-        self._count(name.camera, -entry.size_bytes, -1)
+    def _index_remove(self, clip_id: str) -> IndexEntry:
+        entry = self._index.remove(clip_id)
+        self._usage = self._index.usage()
         return entry
-
-    def _count(self, camera: str, size_bytes: int, clips: int) -> None:
-        old = self._usage.get(camera, Usage())
-        new = Usage(old.size_bytes + size_bytes, old.clip_count + clips)
-        if new.clip_count:
-            self._usage[camera] = new
-        else:
-            self._usage.pop(camera, None)
-
-    def _install(self, entries: list[_Entry]) -> None:
-        """Replace the whole index at once, so readers never see a partly loaded one."""
-        self._entries = {}
-        self._days = {}
-        self._usage = {}
-        for entry in entries:
-            name = entry.name
-            self._entries[name.clip_id] = entry
-            self._days.setdefault(name.camera, {}).setdefault(name.day, []).append(name.sort_key)
-            self._count(name.camera, entry.size_bytes, 1)
-        for days in self._days.values():
-            for keys in days.values():
-                keys.sort()
 
     def _tidy_dirs(self, camera: str, day: str) -> None:
         """Remove the day and camera directories if empty (lock held, so allocate cannot race)."""
-        if any(n.camera == camera for n in self._active.values()):
+        if self._allocating[camera] or any(n.camera == camera for n in self._active.values()):
             return  # a part may be about to be created there
         remove_empty_dirs(self._root, camera, day)
 
     # --- paths ---------------------------------------------------------------------------
 
     def _path(self, name: ClipName, suffix: str) -> Path:
-        return self._root / name.camera / name.day / (name.stem + suffix)
+        return name.path(self._root, suffix)
 
     def _open_day(
         self, camera: str, day: str, *, create: bool = False
@@ -924,58 +642,10 @@ class ClipStore:
         return open_dir(self._root, camera, day, create=create)
 
 
-def _camera_in_order(
-    days: dict[str, list[tuple[str, int, str]]],
-) -> Iterator[tuple[str, str, int, str]]:
-    """(day, time, n, clip id) of one camera's clips, oldest first."""
-    for day in sorted(days):
-        for time, n, clip_id in days[day]:
-            yield day, time, n, clip_id
-
-
-def _entry(day_fd: int, name: ClipName, info: ClipInfo) -> _Entry:
-    """Index entry for a clip, measuring its files; the MP4 is the truth for size_bytes."""
-    size = disk = 0
-    for ext in (".mp4", ".jpg", ".json"):
-        try:
-            st = os.stat(name.stem + ext, dir_fd=day_fd, follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        if ext == ".mp4" and st.st_size != info.size_bytes:
-            info = replace(info, size_bytes=st.st_size)
-        size += st.st_size
-        disk += st.st_blocks * 512  # st_blocks counts 512-byte units on every platform
-    return _Entry(info=info, name=name, size_bytes=size, disk_bytes=disk)
-
-
-def _info_from_facts(
-    name: ClipName,
-    facts: MediaFacts,
-    size_bytes: int,
-    *,
-    has_thumbnail: bool,
-    note: str,
-) -> ClipInfo:
-    """ClipInfo for a clip known only from its file: start from the id, trigger assumed motion."""
-    start = name.start
-    return ClipInfo(
-        clip_id=name.clip_id,
-        camera_key=name.camera,
-        start=start,
-        end=start + timedelta(seconds=facts.duration_s),
-        duration_s=facts.duration_s,
-        video_codec=facts.video_codec,
-        audio_codec=facts.audio_codec,
-        width=facts.width,
-        height=facts.height,
-        size_bytes=size_bytes,
-        trigger=ClipTrigger.MOTION,
-        peak_score=0.0,
-        motion_timeline=(),
-        kept=False,
-        has_thumbnail=has_thumbnail,
-        notes=(note,),
-    )
+def _check_page(offset: int, limit: int | None) -> None:
+    if offset < 0 or (limit is not None and limit < 0):
+        msg = "offset and limit must not be negative"
+        raise ValueError(msg)
 
 
 def _lookup_error(clip_id: str, err: OSError) -> EngineError:

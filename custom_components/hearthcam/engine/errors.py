@@ -1,10 +1,34 @@
-"""Engine exceptions: classified so callers can react (and translate) without parsing text."""
+"""Engine exceptions: classified so callers can react (and translate) without parsing text.
+
+Every error the engine raises on purpose derives from EngineError. Input the engine refuses
+derives from InvalidInputError, which is also a ValueError: nothing was changed.
+"""
 
 from enum import StrEnum
 
 
 class EngineError(Exception):
     """Base of every error the engine raises on purpose."""
+
+
+class InvalidInputError(EngineError, ValueError):
+    """Input the engine refuses (malformed or out of range); nothing was changed."""
+
+
+class InvalidStreamURLError(InvalidInputError):
+    """The text is not a usable camera stream URL."""
+
+
+class InvalidPolygonError(InvalidInputError):
+    """A polygon's text is not a list of at least three 0..1 `x,y` points."""
+
+
+class InvalidClipIdError(InvalidInputError):
+    """A clip id that is malformed or would point outside the clip store."""
+
+
+class InvalidExportIdError(InvalidInputError):
+    """Not an export id (which also means: no such export)."""
 
 
 class StreamErrorKind(StrEnum):
@@ -30,6 +54,10 @@ class StreamError(EngineError):
         self.detail = detail
 
 
+class StopRequestedError(EngineError):
+    """Opening or probing a stream gave up because the stop event was set."""
+
+
 class StorageError(EngineError):
     """Clips could not be written or read."""
 
@@ -38,13 +66,17 @@ class StorageFullError(StorageError):
     """The disk (or the configured minimum of free space) is exhausted."""
 
 
-class InvalidClipIdError(EngineError):
-    """A clip id that is malformed or would point outside the clip store."""
-
-
 class ClipNotFoundError(EngineError):
     """A well-formed clip id with no clip behind it."""
 
 
 class ClipInUseError(EngineError):
     """The clip is being recorded or is held (e.g. an export is being built from it)."""
+
+
+class UnreadableClipError(EngineError):
+    """The clip's file cannot be read, or holds no video in the chosen window."""
+
+
+class ExportCancelledError(EngineError):
+    """The export was cancelled (Home Assistant is stopping); nothing of it is kept."""

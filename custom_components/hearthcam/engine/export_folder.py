@@ -17,16 +17,12 @@ import stat
 from typing import Final
 
 from .clip_info import utc
-from .errors import StorageError
+from .errors import InvalidExportIdError, StorageError
 from .safe_fs import TEMP_RE, open_dir, temp_name
 
 EXPORT_ID_RE: Final = re.compile(r"[0-9]{8}T[0-9]{6}Z-[0-9a-f]{8}")
 BUNDLE_SUFFIX: Final = ".zip"
 _READ_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
-
-
-class InvalidExportIdError(ValueError):
-    """Not an export id (which also means: no such export)."""
 
 
 def new_export_id(now: datetime) -> str:

@@ -30,3 +30,5 @@ class RecordedClip:
     # Seconds from the clip start at which motion began (pre-roll length, in effect).
     motion_offset_s: float | None = None
     notes: tuple[str, ...] = field(default_factory=tuple)  # e.g. "split at max length"
+    # Writing failed (a full disk, say) and what was written before is kept, playable.
+    cut_short: bool = False

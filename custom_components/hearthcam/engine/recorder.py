@@ -397,6 +397,7 @@ class Recorder:
             self._give_up(clip.path)
         else:
             size, duration = kept
+            clip.cut_short = True
             clip.notes.append(f"cut short: {error}")
             self._emit(clip.result(size, duration, self._thumbnail(clip)))
         self._on_error(error)

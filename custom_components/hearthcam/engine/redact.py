@@ -26,7 +26,7 @@ from av.video.frame import PictureType, VideoFrame
 from av.video.stream import VideoStream
 import numpy as np
 
-from .errors import EngineError
+from .errors import ExportCancelledError, UnreadableClipError
 from .mp4 import COPYABLE_AUDIO_CODECS, COPYABLE_VIDEO_CODECS
 from .regions import Polygon, fill_polygons
 
@@ -46,14 +46,6 @@ _SEI_FILTERS: Final = {
 # Limited-range black in YUV: what the masked areas become.
 _BLACK_Y: Final = 16
 _NEUTRAL_UV: Final = 128
-
-
-class ExportCancelledError(EngineError):
-    """The export was cancelled (Home Assistant is stopping); nothing of it is kept."""
-
-
-class UnreadableClipError(EngineError):
-    """The clip's file cannot be read, or holds no video in the chosen window."""
 
 
 class RedactMethod(StrEnum):

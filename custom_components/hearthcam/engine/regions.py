@@ -11,15 +11,13 @@ from typing import Final
 
 import numpy as np
 
+from .errors import InvalidPolygonError
+
 type Point = tuple[float, float]
 type Polygon = tuple[Point, ...]
 
 MAX_POLYGONS: Final = 16
 MAX_POINTS: Final = 64
-
-
-class InvalidPolygonError(ValueError):
-    """A polygon's text is not a list of at least three 0..1 `x,y` points."""
 
 
 def parse_polygons(text: str) -> tuple[Polygon, ...]:

@@ -1,4 +1,4 @@
-"""Camera stream sources: open, probe and demux with timeouts, stall detection and a prompt stop.
+"""Camera stream sources: open and demux with timeouts, stall detection and a prompt stop.
 
 FFmpeg's blocking calls (open, then every read) run on the source's own demux thread, which
 queues packets for the consumer; the consumer waits in slices of `_POLL_S`, so packets()
@@ -8,16 +8,8 @@ read leaves an HTTP input with a sticky error (every later read fails at once) a
 desynchronise RTSP-over-TCP interleaving. So reads are only interrupted by the stall timeout,
 when the stream is given up anyway, and a demux thread that is blocked when the source is
 closed is left to end by itself: within stall_timeout_s (within twice open_timeout_s while
-opening). wait_closed() waits for that.
-
-Timestamps: every yielded packet has pts and dts in its stream's time base, dts strictly
-increasing per stream and pts >= dts. Formats that carry no timestamps (MJPEG over HTTP,
-raw H.264/HEVC) are stamped from arrival time, in 1/90000 s if theirs is coarser than 1 ms.
-Otherwise a missing dts is derived from pts (just above the previous dts, at most
-`_MAX_REORDER_S` below pts), missing pts and dts continue from the previous packet by the
-arrival time since, a small step back is clamped to the previous dts + 1 and a jump back of
-more than `_JUMP_BACK_S` (a camera's clock reset) is bridged by an offset kept from then on.
-Streams are repaired independently, so audio and video may drift apart at such a repair.
+opening). wait_closed() waits for that. Every packet's timestamps are made usable by a muxer
+on the way (stream_timeline.py).
 """
 
 from collections import deque
@@ -27,7 +19,6 @@ import errno
 from fractions import Fraction
 import logging
 import queue
-import random
 import threading
 import time
 from types import TracebackType
@@ -42,7 +33,8 @@ from av.packet import Packet
 from av.stream import Stream
 from av.video.stream import VideoStream
 
-from .errors import EngineError, StreamError, StreamErrorKind
+from .errors import StopRequestedError, StreamError, StreamErrorKind
+from .stream_timeline import PacketTimeline
 from .urls import parse_stream_url, redact_text, redact_url
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,13 +48,7 @@ _QUEUE_PACKETS = 256  # Packets buffered between the demux thread and the consum
 _RATE_WINDOW_S = 5.0  # Window of the measured fps and bitrate.
 _MAX_CONSECUTIVE_DEMUX_ERRORS = 100  # Recoverable errors in a row before giving up.
 _SYNTHETIC_TIME_BASE = Fraction(1, 90000)  # For streams stamped from arrival time.
-_MAX_REORDER_S = 1.0  # Largest pts - dts assumed when dts has to be derived.
-_JUMP_BACK_S = 1.0  # A larger step back in dts is a clock reset, bridged by an offset.
 _NO_TIMESTAMPS: Final = cast("int", FormatFlags.no_timestamps.value)  # AVFMT_NOTIMESTAMPS
-
-
-class StopRequestedError(EngineError):
-    """open() or probe() gave up because the stop event was set."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,59 +109,6 @@ class SourceStats:
     demux_errors: int  # Errors FFmpeg recovered from by reading on.
     last_packet_at: float | None
     opened_at: float | None
-
-
-class _Timeline:
-    """Makes one stream's timestamps usable by a muxer (see the module docstring)."""
-
-    def __init__(self, time_base: Fraction, *, from_arrival: bool) -> None:
-        self._seconds_per_tick = float(time_base)
-        self._from_arrival = from_arrival
-        self._offset = 0
-        self._origin: float | None = None
-        self._last_dts: int | None = None
-        self._last_arrival = 0.0
-
-    def _ticks(self, seconds: float) -> int:
-        return max(1, round(seconds / self._seconds_per_tick))
-
-    def stamp(self, packet: Packet[Stream], arrival: float) -> None:
-        """Set the packet's pts and dts; arrival is when it was read (monotonic)."""
-        last = self._last_dts
-        step = 1 if last is None else self._ticks(arrival - self._last_arrival)
-        pts, dts = self._raw(packet, arrival, last, step)
-        if last is not None and dts <= last:
-            if last - dts > self._ticks(_JUMP_BACK_S) and not self._from_arrival:
-                shift = last + step - dts
-                self._offset += shift
-                pts, dts = pts + shift, dts + shift
-            else:
-                dts = last + 1
-        packet.dts = dts
-        packet.pts = max(pts, dts)
-        self._last_dts = dts
-        self._last_arrival = arrival
-
-    def _raw(
-        self, packet: Packet[Stream], arrival: float, last: int | None, step: int
-    ) -> tuple[int, int]:
-        """Return the packet's own timestamps (offset applied), filled in where missing."""
-        if self._from_arrival:
-            if self._origin is None:
-                self._origin = arrival
-            ticks = round((arrival - self._origin) / self._seconds_per_tick)
-            return ticks, ticks
-        pts = None if packet.pts is None else packet.pts + self._offset
-        dts = None if packet.dts is None else packet.dts + self._offset
-        if dts is not None:
-            return (dts if pts is None else pts), dts
-        if pts is None:
-            guess = 0 if last is None else last + step
-            return guess, guess
-        # No dts yet (B-frames at the start of a stream, before FFmpeg can derive it): stay
-        # just above the previous one, as far below pts as reordering could need.
-        lowest = pts - self._ticks(_MAX_REORDER_S)
-        return pts, lowest if last is None else max(last + 1, lowest)
 
 
 class _RateMeter:
@@ -561,7 +494,7 @@ class StreamSource:
         wanted = [s for s in (opened.video, opened.audio) if s is not None]
         from_arrival = bool(opened.container.format.flags & _NO_TIMESTAMPS)
         timelines = {
-            s.index: _Timeline(
+            s.index: PacketTimeline(
                 Fraction(s.time_base.numerator, s.time_base.denominator),
                 from_arrival=from_arrival,
             )
@@ -626,73 +559,3 @@ class StreamSource:
     def _finish(self, error: StreamError) -> None:
         _LOGGER.debug("Stream %s: %s", redact_url(self.url), error)
         self._put(error)
-
-
-class Backoff:
-    """Delays between reconnection attempts: exponential, capped at maximum_s, jittered."""
-
-    def __init__(
-        self,
-        initial_s: float = 1.0,
-        maximum_s: float = 60.0,
-        factor: float = 2.0,
-        jitter: float = 0.2,
-        rng: random.Random | None = None,
-    ) -> None:
-        """Jitter is a fraction: a delay is uniform in nominal * (1 +/- jitter), up to maximum_s."""
-        if not 0 < initial_s <= maximum_s or factor < 1 or not 0 <= jitter < 1:
-            msg = "need 0 < initial_s <= maximum_s, factor >= 1 and 0 <= jitter < 1"
-            raise ValueError(msg)
-        self.initial_s = initial_s
-        self.maximum_s = maximum_s
-        self.factor = factor
-        self.jitter = jitter
-        # Jitter spreads reconnecting cameras apart; it needs no cryptographic quality.
-        self._rng = rng or random.Random()  # noqa: S311
-        self._nominal_s = initial_s
-        self._attempts = 0
-
-    @property
-    def attempts(self) -> int:
-        """Delays handed out since the last reset."""
-        return self._attempts
-
-    def next_delay(self) -> float:
-        """Return the next delay in seconds, never more than maximum_s."""
-        nominal = self._nominal_s
-        # Grow the nominal delay rather than computing factor ** attempts: no overflow.
-        self._nominal_s = min(self.maximum_s, nominal * self.factor)
-        self._attempts += 1
-        # Uniform in nominal +/- jitter, cut at the maximum rather than clamped to it, so that
-        # cameras that stay down keep spreading out instead of bunching up at the maximum.
-        upper = min(self.maximum_s, nominal * (1 + self.jitter))
-        return self._rng.uniform(nominal * (1 - self.jitter), upper)
-
-    def reset(self) -> None:
-        """Start again from initial_s, e.g. after a successful connection."""
-        self._nominal_s = self.initial_s
-        self._attempts = 0
-
-
-def probe(
-    url: str,
-    options: SourceOptions | None = None,
-    stop_event: threading.Event | None = None,
-) -> StreamInfo:
-    """Open the stream and decode one video frame, all within open_timeout_s; describe it."""
-    options = options or SourceOptions()
-    deadline = time.monotonic() + options.open_timeout_s
-    with StreamSource(url, options, stop_event) as source:
-        info = source.open()
-        video = source.video_stream
-        for packet in source.packets(deadline=deadline):
-            if packet.stream.index != video.index:
-                continue
-            try:
-                frames = video.decode(packet)
-            except av.error.FFmpegError:
-                continue  # E.g. a frame that refers to a keyframe sent before we joined.
-            if frames:
-                return info
-    msg = "stopped while probing the stream"
-    raise StopRequestedError(msg)

@@ -14,6 +14,8 @@ import re
 from typing import Final
 from urllib.parse import parse_qsl, quote, unquote, unquote_plus, urlencode, urlsplit
 
+from .errors import InvalidStreamURLError
+
 STREAM_SCHEMES: Final = frozenset({"rtsp", "rtsps", "http", "https"})
 DEFAULT_PORTS: Final = {"rtsp": 554, "rtsps": 322, "http": 80, "https": 443}
 REDACTED: Final = "***"
@@ -69,10 +71,6 @@ _PATH_SEPARATORS: Final = "&;_,"
 # letter password must not turn every word holding those letters into stars.
 _WHOLE_WORD_BELOW: Final = 4
 _IDENTITY_HASH_CHARS: Final = 16
-
-
-class InvalidStreamURLError(ValueError):
-    """The text is not a usable camera stream URL."""
 
 
 def parse_stream_url(url: str) -> str:

@@ -19,22 +19,16 @@ from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from .analysis import FramePacer, grey_thumbnail
+from .backoff import Backoff
 from .clip_info import ClipInfo
 from .clips import ClipStore
-from .errors import StorageError, StreamError
+from .errors import StopRequestedError, StorageError, StreamError
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .model import RecordedClip
 from .motion import Detector, MotionDetector, MotionResult
 from .recorder import Recorder, RecorderOptions
 from .regions import Polygon
-from .source import (
-    Backoff,
-    SourceOptions,
-    SourceStats,
-    StopRequestedError,
-    StreamInfo,
-    StreamSource,
-)
+from .source import SourceOptions, SourceStats, StreamInfo, StreamSource
 from .urls import redact_text
 
 _LOGGER = logging.getLogger(__name__)

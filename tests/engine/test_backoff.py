@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from custom_components.hearthcam.engine.source import Backoff
+from custom_components.hearthcam.engine.backoff import Backoff
 
 
 def test_doubles_up_to_the_cap_without_jitter() -> None:
