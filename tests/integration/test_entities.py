@@ -18,8 +18,7 @@ from pytest_homeassistant_custom_component.components.diagnostics import (
 )
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.hearthcam.const import DOMAIN
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
 from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.http_stream import AUTH_PASSWORD, AUTH_USER

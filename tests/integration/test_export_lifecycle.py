@@ -15,7 +15,9 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser, async_fire_time_changed
 
-from custom_components.hearthcam.audit import (
+from custom_components.hearthcam.engine.clips import RetentionPolicy
+from custom_components.hearthcam.engine.export_folder import new_export_id
+from custom_components.hearthcam.exports.audit import (
     MAX_RECORDS,
     STORAGE_KEY,
     STORAGE_VERSION,
@@ -23,8 +25,6 @@ from custom_components.hearthcam.audit import (
     AuditLog,
     ExportEntry,
 )
-from custom_components.hearthcam.engine.clips import RetentionPolicy
-from custom_components.hearthcam.engine.export_folder import new_export_id
 from devkit.footage import MovingObject, Scene
 from devkit.pytest_plugin import MakeFootage
 from tests.engine.clipkit import write_fragmented

@@ -16,14 +16,12 @@ from custom_components.hearthcam.const import (
     CONF_SENSITIVITY,
     CONF_STREAM_URL,
     DOMAIN,
-)
-from custom_components.hearthcam.coordinator import (
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
-    camera_key_for,
 )
 from custom_components.hearthcam.data import CameraSettings
 from custom_components.hearthcam.engine.motion import MotionSettings
+from custom_components.hearthcam.identifiers import camera_key_for
 from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.http_stream import AUTH_PASSWORD, AUTH_USER

@@ -13,7 +13,6 @@ from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components import hearthcam
-from custom_components.hearthcam.coordinator import camera_key_for
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.errors import InvalidClipIdError
 from custom_components.hearthcam.engine.model import ClipTrigger
@@ -22,6 +21,7 @@ from custom_components.hearthcam.identifiers import (
     ClipItem,
     DayFolder,
     LibraryRoot,
+    camera_key_for,
     clip_id_from_user,
     parse_identifier,
 )

@@ -8,8 +8,11 @@ import numpy as np
 from PIL import Image
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.hearthcam.const import CONF_MOTION_ZONES, CONF_PRIVACY_MASKS
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import (
+    CONF_MOTION_ZONES,
+    CONF_PRIVACY_MASKS,
+    EVENT_CLIP_SAVED,
+)
 from custom_components.hearthcam.engine.clip_info import ClipFile
 from devkit.footage import MovingObject, Scene
 from devkit.http_server import HttpStreamServer

@@ -20,9 +20,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components import hearthcam
-from custom_components.hearthcam.const import DOMAIN
+from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.hearthcam.coordinator import (
-    EVENT_CLIP_SAVED,
     ISSUE_STORAGE_FULL,
     ISSUE_UNREACHABLE,
     UNREACHABLE_ISSUE_DELAY,

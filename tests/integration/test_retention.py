@@ -21,9 +21,10 @@ from custom_components.hearthcam.const import (
     CONF_RETAIN_DAYS,
     CONF_STREAM_URL,
     DOMAIN,
+    EVENT_CLIP_SAVED,
 )
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED, camera_key_for
 from custom_components.hearthcam.engine.clips import ClipStore
+from custom_components.hearthcam.identifiers import camera_key_for
 from custom_components.hearthcam.retention import (
     DATA_RETENTION,
     ISSUE_LOW_FREE_SPACE,
@@ -157,13 +158,13 @@ async def test_runs_coalesce(hass: HomeAssistant, tmp_path: Path) -> None:
     await set_up(hass)
     retention = hass.data[DATA_RETENTION]
     runs: list[object] = []
-    original = retention._async_run_once
+    original = retention._run._job
 
     async def counted() -> None:
         runs.append(None)
         await original()
 
-    retention._async_run_once = counted  # type: ignore[method-assign]
+    retention._run._job = counted
     # The store busy (as while deleting many clips) keeps the first run going meanwhile.
     with store._mutate_lock:
         for _ in range(5):  # as five clips saved at once would

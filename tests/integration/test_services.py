@@ -12,8 +12,7 @@ import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from custom_components.hearthcam.const import DOMAIN
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger
