@@ -89,7 +89,7 @@ class Exported:
     clip: ClipInfo
     store: ClipStore
     admin: MockUser
-    client: TestClient  # logged in as the administrator
+    client: TestClient[Any, Any]  # logged in as the administrator
     events: list[Event]
     bundle: Path
 
@@ -171,7 +171,7 @@ async def test_the_bundle_is_masked_silent_hashed_and_outside_the_media(
     assert manifest["software"]["hearthcam"] == "0.1.0"
     assert manifest["detection_settings"]["regions"]["masks"]
     assert manifest["clip"]["clip_id"] == exported.clip.clip_id
-    assert exported.store.get(exported.clip.clip_id)  # the clip itself is untouched
+    assert exported.store.get(exported.clip.clip_id) == exported.clip  # the clip is untouched
 
 
 async def test_the_household_is_told(

@@ -1,6 +1,7 @@
 """Retention in Home Assistant: per-camera age and size, free space, when it runs, its issue."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -32,7 +33,6 @@ from custom_components.hearthcam.retention import (
     format_bytes,
     min_free_bytes,
 )
-from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
@@ -132,7 +132,7 @@ async def test_retention_runs_after_each_clip(
 ) -> None:
     """A clip saved from a real stream starts a run: an expired clip goes without waiting."""
     store = await load_library(hass, tmp_path / "media")
-    scene = Scene(**SMALL, duration_s=30.0, seed=42)
+    scene = replace(SMALL, duration_s=30.0, seed=42)
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     key = new_entry(hass, {**QUICK_OPTIONS, CONF_RETAIN_DAYS: 3}, url)
     saved: list[Event] = []
