@@ -1,4 +1,6 @@
-"""Typed media-source identifiers of the clip library, and clip ids as users pass them.
+"""Names of things in the clip library: camera keys, media-source identifiers, clip ids.
+
+A camera's key in the clip store is its config entry id as a slug (camera_key_for).
 
 `media-source://hearthcam/<identifier>`, where the identifier is one of:
 

@@ -85,6 +85,10 @@ class CameraOptions:
         if not (math.isfinite(self.max_clip_s) and self.max_clip_s > self.pre_roll_s):
             detail = f"{self.max_clip_s:g} s must exceed the pre-roll of {self.pre_roll_s:g} s"
             raise InvalidOptionsError(CONF_MAX_CLIP, detail)
+        try:  # what the engine's own settings refuse besides
+            _ = (self.recorder, self.source, self.detector)
+        except ValueError as err:
+            raise InvalidOptionsError(key="options", detail=str(err)) from err
 
     @classmethod
     def from_entry(cls, entry: ConfigEntry) -> Self:
