@@ -4,7 +4,7 @@ Every method sees the same encoded file and is scored the same way. A true event
 when a detected event starts between MATCH_BEFORE_S before its start and its end; the onset
 latency is that start minus the true start (0 for early starts). A detected event is correct
 when it starts in such a window or overlaps a true event; every other one is a false event
-(all events on negatives are). Targets are DESIGN section 4 and issue 4.
+(all events on negatives are). The targets are in TARGETS below.
 """
 
 import argparse

@@ -1,4 +1,4 @@
-"""A Frigate-style motion detector, written from the description in notes/peers.md 1.9-1.10.
+"""A Frigate-style motion detector, written from the public description of Frigate's detector.
 
 Frigate's defaults: luma plane, downscaled to 100 px high (nearest neighbour); contrast
 stretched between the 4th and 96th percentile, averaged over the last 50 frames; a 3x3

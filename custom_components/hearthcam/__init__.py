@@ -8,13 +8,16 @@ from homeassistant.helpers.typing import ConfigType
 
 from .const import DOMAIN
 from .coordinator import HearthCamCoordinator
-from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
+from .data import CameraSettings, HearthCamConfigEntry, HearthCamData
 from .engine.errors import InvalidStreamURLError
-from .export import async_setup_exports
-from .export_view import ExportDownloadView
+from .exports import async_setup_exports
+from .identifiers import camera_key_for
+from .library import newest_clip
 from .migration import async_migrate
+from .options import CameraOptions, InvalidOptionsError
 from .retention import DATA_RETENTION, ClipRetention
 from .services import async_setup_services
+from .usage import async_get_storage_figures
 from .views import ClipFileView
 
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
@@ -29,10 +32,9 @@ PLATFORMS: list[Platform] = [
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
-    """Set up what all cameras share: actions, the clip and export views, retention, exports."""
+    """Set up what all cameras share: actions, the clip view, retention, exports."""
     async_setup_services(hass)
     hass.http.register_view(ClipFileView(hass))
-    hass.http.register_view(ExportDownloadView(hass))
     await async_setup_exports(hass)
     retention = hass.data[DATA_RETENTION] = ClipRetention(hass)
     retention.async_start()
@@ -59,16 +61,24 @@ async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) ->
             translation_key="invalid_stored_url",
             translation_placeholders={"error": str(err)},
         ) from err
-    store = await async_get_clip_store(hass)
     try:
-        coordinator = HearthCamCoordinator(hass, entry, settings, store)
-    except ValueError as err:
+        options = CameraOptions.from_entry(entry)
+    except InvalidOptionsError as err:
         raise ConfigEntryError(
             translation_domain=DOMAIN,
             translation_key="invalid_options",
             translation_placeholders={"error": str(err)},
         ) from err
-    entry.runtime_data = HearthCamData(settings=settings, coordinator=coordinator)
+    figures = await async_get_storage_figures(hass)
+    store = figures.store
+    # The newest clip is looked up in the executor: the store's lock may be busy with a write.
+    last_clip = await hass.async_add_executor_job(
+        newest_clip, store, camera_key_for(entry.entry_id)
+    )
+    coordinator = HearthCamCoordinator(
+        hass, entry, settings, options, store=store, figures=figures, last_clip=last_clip
+    )
+    entry.runtime_data = HearthCamData(settings=settings, options=options, coordinator=coordinator)
     # Entities first: the recording switch restores its state before the worker starts.
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()

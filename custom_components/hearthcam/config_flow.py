@@ -49,16 +49,15 @@ from .const import (
     DOMAIN,
 )
 from .engine.errors import (
-    InvalidPolygonError,
     InvalidStreamURLError,
     StopRequestedError,
     StreamError,
     StreamErrorKind,
 )
 from .engine.probe import probe
-from .engine.regions import parse_polygons
 from .engine.source import SourceOptions
 from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
+from .options import CameraOptions, InvalidOptionsError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -299,17 +298,12 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _polygon_problem(options: Mapping[str, Any]) -> tuple[str, str] | None:
-    """Return the error key and message of the first polygon option that does not parse."""
-    for key, error in (
-        (CONF_MOTION_ZONES, "invalid_motion_zones"),
-        (CONF_PRIVACY_MASKS, "invalid_privacy_masks"),
-    ):
-        try:
-            parse_polygons(str(options[key]))
-        except InvalidPolygonError as err:
-            return error, str(err)
-    return None
+# Option at fault -> the form error shown; other options the form cannot get wrong.
+OPTION_ERRORS: dict[str, str] = {
+    CONF_MAX_CLIP: "clip_shorter_than_pre_roll",
+    CONF_MOTION_ZONES: "invalid_motion_zones",
+    CONF_PRIVACY_MASKS: "invalid_privacy_masks",
+}
 
 
 class HearthCamOptionsFlow(OptionsFlowWithReload):
@@ -322,12 +316,11 @@ class HearthCamOptionsFlow(OptionsFlowWithReload):
         placeholders: dict[str, str] = {}
         if user_input is not None:
             options: dict[str, Any] = {**current, **_flatten(user_input)}
-            # A clip starts with its pre-roll, so it must be allowed to run longer than that.
-            if options[CONF_MAX_CLIP] <= options[CONF_PRE_ROLL]:
-                errors = {"base": "clip_shorter_than_pre_roll"}
-            elif problem := _polygon_problem(options):
-                errors = {"base": problem[0]}
-                placeholders = {"error": problem[1]}
+            try:
+                CameraOptions.from_mapping(options)
+            except InvalidOptionsError as err:
+                errors = {"base": OPTION_ERRORS.get(err.key, "invalid_options")}
+                placeholders = {"error": err.detail}
             else:
                 # Keys this form does not show (added by later versions) are kept.
                 return self.async_create_entry(data=options)

@@ -42,3 +42,21 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
 
 # Where clips live: under the first media folder, in this subfolder.
 MEDIA_SUBFOLDER: Final = "hearthcam"
+# How a clip is named in the media browser and in events (the clip id follows it).
+MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}/"
+
+# Action fields several actions share.
+ATTR_CLIP_ID: Final = "clip_id"
+
+# Bus events, and the event types of the cameras' event entities.
+EVENT_CLIP_SAVED: Final = "hearthcam_clip_saved"
+EVENT_CLIP_EXPORTED: Final = "hearthcam_clip_exported"
+EVENT_TYPE_MOTION_STARTED: Final = "motion_started"
+EVENT_TYPE_CLIP_SAVED: Final = "clip_saved"
+
+# A blocked FFmpeg read ends only at the stall timeout (docs/engine.md, "Threads and
+# callbacks"), and an open gives up at the open timeout: both stay under the stop budget, so an
+# unload or shutdown never leaves a thread behind. Export threads get the same budget to stop.
+OPEN_TIMEOUT_S: Final = 4.0
+STALL_TIMEOUT_S: Final = 4.0
+STOP_TIMEOUT_S: Final = 5.0

@@ -6,14 +6,13 @@ issues, fires bus events and tells its entities. It is a push coordinator: nothi
 camera. A short timer only copies the worker's counters for the diagnostic sensors.
 """
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 import dataclasses
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 import logging
-import re
 import time
-from typing import Any, Final, Literal, cast
+from typing import Any, Final
 
 from homeassistant.const import Platform
 from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
@@ -21,34 +20,24 @@ from homeassistant.helpers import entity_registry as er, issue_registry as ir
 from homeassistant.helpers.event import async_call_later, async_track_time_interval
 
 from .const import (
-    CONF_ANALYSIS_FPS,
-    CONF_MAX_CLIP,
-    CONF_MOTION_ZONES,
-    CONF_OFF_DELAY,
-    CONF_POST_ROLL,
-    CONF_PRE_ROLL,
-    CONF_PRIVACY_MASKS,
-    CONF_RTSP_TRANSPORT,
-    CONF_SENSITIVITY,
-    DEFAULT_OPTIONS,
     DOMAIN,
+    EVENT_CLIP_SAVED,
+    EVENT_TYPE_CLIP_SAVED,
+    EVENT_TYPE_MOTION_STARTED,
+    STOP_TIMEOUT_S,
 )
 from .data import CameraSettings, HearthCamConfigEntry
 from .engine.clip_info import ClipInfo
 from .engine.clips import ClipStore
 from .engine.errors import StorageError, StorageFullError, StreamError
-from .engine.motion import MotionDetector, MotionResult, MotionSettings
-from .engine.recorder import RecorderOptions
-from .engine.regions import Regions, parse_polygons
-from .engine.source import SourceOptions
-from .engine.worker import CameraWorker, WorkerCallbacks, WorkerSettings
+from .engine.motion import MotionDetector, MotionResult
+from .engine.worker import CameraWorker, WorkerCallbacks
+from .identifiers import camera_key_for, media_content_id
+from .options import CameraOptions
+from .usage import StorageFigures
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_CLIP_SAVED: Final = "hearthcam_clip_saved"
-EVENT_TYPE_MOTION_STARTED: Final = "motion_started"
-EVENT_TYPE_CLIP_SAVED: Final = "clip_saved"
-MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}/"
 
 ISSUE_UNREACHABLE: Final = "camera_unreachable"
 ISSUE_STORAGE_FULL: Final = "storage_full"
@@ -57,65 +46,7 @@ UNREACHABLE_ISSUE_DELAY: Final = timedelta(minutes=5)
 # How often the diagnostic sensors copy the worker's counters.
 STATS_INTERVAL: Final = timedelta(seconds=5)
 
-# A blocked FFmpeg read ends only at the stall timeout (docs/engine.md, "Threads"), and an
-# open gives up at the open timeout: both stay under the worker's 5 s stop budget, so an
-# unload or shutdown never leaves a thread behind.
-OPEN_TIMEOUT_S: Final = 4.0
-STALL_TIMEOUT_S: Final = 4.0
-STOP_TIMEOUT_S: Final = 5.0
-
 type EventListener = Callable[[str, dict[str, Any]], None]
-
-
-def camera_key_for(entry_id: str) -> str:
-    """Stable clip-store key of a camera: its entry id as a lowercase slug."""
-    return re.sub(r"[^a-z0-9_-]", "_", entry_id.lower())[:64] or "camera"
-
-
-def _number(options: Mapping[str, Any], key: str) -> float:
-    """Read an option as a float; a stored value of the wrong type falls back to the default."""
-    value = options.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        value = cast("float", DEFAULT_OPTIONS[key])
-    return float(value)
-
-
-def engine_settings(
-    entry: HearthCamConfigEntry, settings: CameraSettings
-) -> tuple[WorkerSettings, MotionSettings]:
-    """Worker and detector settings from the entry's data and options (defaults merged).
-
-    Raises ValueError for options the engine cannot honour.
-    """
-    options = {**DEFAULT_OPTIONS, **entry.options}
-    masks = parse_polygons(str(options[CONF_PRIVACY_MASKS]))
-    transport: Literal["tcp", "udp"] = "udp" if options[CONF_RTSP_TRANSPORT] == "udp" else "tcp"
-    worker = WorkerSettings(
-        camera_key=camera_key_for(entry.entry_id),
-        stream_url=settings.stream_url,
-        detect_stream_url=settings.detect_stream_url,
-        source=SourceOptions(
-            open_timeout_s=OPEN_TIMEOUT_S,
-            stall_timeout_s=STALL_TIMEOUT_S,
-            rtsp_transport=transport,
-        ),
-        recorder=RecorderOptions(
-            pre_roll_s=_number(options, CONF_PRE_ROLL),
-            post_roll_s=_number(options, CONF_POST_ROLL),
-            max_clip_s=_number(options, CONF_MAX_CLIP),
-        ),
-        analysis_fps=_number(options, CONF_ANALYSIS_FPS),
-        privacy_masks=masks,
-    )
-    if not worker.analysis_fps > 0:
-        msg = f"analysis_fps must be positive, got {worker.analysis_fps}"
-        raise ValueError(msg)
-    detector = MotionSettings.for_sensitivity(
-        round(_number(options, CONF_SENSITIVITY)),
-        off_delay_s=max(0.0, _number(options, CONF_OFF_DELAY)),
-        regions=Regions(zones=parse_polygons(str(options[CONF_MOTION_ZONES])), masks=masks),
-    )
-    return worker, detector
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +63,7 @@ def clip_event_data(clip: ClipInfo) -> dict[str, Any]:
     """Describe a saved clip for automations (no paths, no credentials)."""
     return {
         "clip_id": clip.clip_id,
-        "media_content_id": f"{MEDIA_SOURCE_PREFIX}{clip.clip_id}",
+        "media_content_id": media_content_id(clip.clip_id),
         "start": clip.start.isoformat(),
         "duration": round(clip.duration_s, 3),
         "peak_score": round(clip.peak_score, 5),
@@ -147,15 +78,22 @@ class HearthCamCoordinator:
         hass: HomeAssistant,
         entry: HearthCamConfigEntry,
         settings: CameraSettings,
+        options: CameraOptions,
+        *,
         store: ClipStore,
+        figures: StorageFigures,
+        last_clip: ClipInfo | None,
     ) -> None:
-        """Prepare; raises ValueError for options the engine cannot honour."""
+        """Prepare (nothing runs yet); last_clip is the camera's newest clip in the store."""
         self.hass = hass
         self.entry = entry
         self.settings = settings
+        self.options = options
         self.store = store
-        self.worker_settings, self.detector_settings = engine_settings(entry, settings)
-        self.camera_key = self.worker_settings.camera_key
+        self.figures = figures
+        self.camera_key = camera_key_for(entry.entry_id)
+        self.worker_settings = options.worker(self.camera_key, settings)
+        self.detector_settings = options.detector
         self.worker: CameraWorker | None = None
         self.camera_on = True
         self.detection_enabled = True
@@ -164,7 +102,7 @@ class HearthCamCoordinator:
         self.motion = False
         self.last_result: MotionResult | None = None
         self.last_error: str | None = None
-        self.last_clip = self._newest_clip()
+        self.last_clip = last_clip
         self.storage_full = False
         self.stats = StatsSnapshot()
         self._generation = 0  # ignores reports of a worker that was stopped since
@@ -444,12 +382,6 @@ class HearthCamCoordinator:
 
     def _issue_id(self, kind: str) -> str:
         return f"{kind}_{self.entry.entry_id}"
-
-    def _newest_clip(self) -> ClipInfo | None:
-        """Find the newest clip of this camera already in the store (the index is in memory)."""
-        days = self.store.days(self.camera_key)
-        clips = self.store.clips(self.camera_key, days[0], limit=1) if days else []
-        return clips[0] if clips else None
 
     def diagnostics(self) -> dict[str, Any]:
         """Runtime state for diagnostics (callers redact; nothing here holds a URL)."""

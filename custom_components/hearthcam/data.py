@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from homeassistant.config_entries import ConfigEntry
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers.singleton import singleton
@@ -14,6 +14,7 @@ from .const import CONF_DETECT_STREAM_URL, CONF_STREAM_URL, DOMAIN, MEDIA_SUBFOL
 from .engine.clips import ClipStore
 from .engine.errors import StorageError
 from .engine.urls import parse_stream_url, redact_url
+from .options import CameraOptions
 
 if TYPE_CHECKING:
     from .coordinator import HearthCamCoordinator
@@ -52,7 +53,18 @@ class HearthCamData:
     """What a loaded camera entry keeps at runtime."""
 
     settings: CameraSettings
+    options: CameraOptions
     coordinator: HearthCamCoordinator
+
+
+def camera_options(entry: HearthCamConfigEntry) -> CameraOptions:
+    """Return a camera's options: those it runs with if loaded, else read now.
+
+    Raises InvalidOptionsError for options of a camera that is not loaded because of them.
+    """
+    if entry.state is ConfigEntryState.LOADED:
+        return entry.runtime_data.options
+    return CameraOptions.from_entry(entry)
 
 
 def clip_store_root(hass: HomeAssistant) -> Path:

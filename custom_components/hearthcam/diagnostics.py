@@ -1,11 +1,11 @@
 """Diagnostics: options, redacted stream URLs and the worker's state; never a credential."""
 
+import dataclasses
 from typing import Any
 
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.device_registry import DeviceEntry
 
-from .const import DEFAULT_OPTIONS
 from .data import HearthCamConfigEntry
 from .engine.urls import redact_text, redact_url
 
@@ -35,7 +35,7 @@ async def async_get_config_entry_diagnostics(
             "version": f"{entry.version}.{entry.minor_version}",
             "data": {key: redact_url(str(value)) for key, value in entry.data.items()},
         },
-        "options": {**DEFAULT_OPTIONS, **entry.options},
+        "options": dataclasses.asdict(entry.runtime_data.options),
         "clip_store": str(coordinator.store.root),
         "runtime": coordinator.diagnostics(),
     }

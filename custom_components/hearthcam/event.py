@@ -6,7 +6,8 @@ from homeassistant.components.event import EventEntity
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-from .coordinator import EVENT_TYPE_CLIP_SAVED, EVENT_TYPE_MOTION_STARTED, HearthCamCoordinator
+from .const import EVENT_TYPE_CLIP_SAVED, EVENT_TYPE_MOTION_STARTED
+from .coordinator import HearthCamCoordinator
 from .data import HearthCamConfigEntry
 from .entity import HearthCamEntity
 

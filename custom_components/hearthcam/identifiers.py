@@ -1,4 +1,6 @@
-"""Typed media-source identifiers of the clip library, and clip ids as users pass them.
+"""Names of things in the clip library: camera keys, media-source identifiers, clip ids.
+
+A camera's key in the clip store is its config entry id as a slug (camera_key_for).
 
 `media-source://hearthcam/<identifier>`, where the identifier is one of:
 
@@ -17,13 +19,10 @@ from datetime import date
 import re
 from typing import Final
 
-from homeassistant.exceptions import ServiceValidationError
-
-from .const import DOMAIN
+from .const import MEDIA_SOURCE_PREFIX
 from .engine.clip_info import ClipName, check_camera_key, check_day
 from .engine.errors import InvalidClipIdError
 
-MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}/"
 _PAGE_RE: Final = re.compile(r"[2-9]|[1-9][0-9]{1,5}")
 
 
@@ -108,10 +107,11 @@ def clip_id_from_user(value: object) -> str:
     return ClipName.parse(text).clip_id
 
 
-def clip_not_found(clip_id: str) -> ServiceValidationError:
-    """Return the translated error for an action asked about a clip the store does not have."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="clip_not_found",
-        translation_placeholders={"clip_id": clip_id},
-    )
+def camera_key_for(entry_id: str) -> str:
+    """Return the clip-store key of a camera: its config entry id as a lowercase slug."""
+    return re.sub(r"[^a-z0-9_-]", "_", entry_id.lower())[:64] or "camera"
+
+
+def media_content_id(clip_id: str) -> str:
+    """Return the media-source id that plays a clip."""
+    return f"{MEDIA_SOURCE_PREFIX}{clip_id}"

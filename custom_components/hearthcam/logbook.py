@@ -6,8 +6,7 @@ from typing import Any
 from homeassistant.components.logbook.const import LOGBOOK_ENTRY_MESSAGE, LOGBOOK_ENTRY_NAME
 from homeassistant.core import Event, HomeAssistant, callback
 
-from .const import DOMAIN
-from .export_notice import EVENT_CLIP_EXPORTED
+from .const import DOMAIN, EVENT_CLIP_EXPORTED
 
 
 @callback

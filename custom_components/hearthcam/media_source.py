@@ -22,7 +22,6 @@ from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
-from .coordinator import camera_key_for
 from .data import DATA_CLIP_STORE
 from .engine.clip_info import ClipFile, ClipInfo
 from .engine.clips import ClipStore
@@ -33,6 +32,7 @@ from .identifiers import (
     DayFolder,
     LibraryIdentifier,
     LibraryRoot,
+    camera_key_for,
     parse_identifier,
 )
 from .library import (

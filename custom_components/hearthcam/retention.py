@@ -20,23 +20,24 @@ from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_MAX_STORAGE_GB, CONF_RETAIN_DAYS, DEFAULT_OPTIONS, DOMAIN
-from .coordinator import EVENT_CLIP_SAVED, camera_key_for
-from .data import DATA_CLIP_STORE, HearthCamConfigEntry
+from .coalesce import CoalescedJob
+from .const import DOMAIN, EVENT_CLIP_SAVED
+from .data import DATA_CLIP_STORE, camera_options
 from .engine.clip_retention import RetentionPolicy
 from .engine.clips import ClipStore
 from .engine.errors import StorageError
+from .identifiers import camera_key_for
+from .options import InvalidOptionsError
+from .usage import SIGNAL_STORAGE_CHANGED
 
 _LOGGER = logging.getLogger(__name__)
 
 DATA_RETENTION: HassKey[ClipRetention] = HassKey(f"{DOMAIN}_retention")
-SIGNAL_STORAGE_CHANGED: Final = f"{DOMAIN}_storage_changed"
 ISSUE_LOW_FREE_SPACE: Final = "low_free_space"
 RETENTION_INTERVAL: Final = timedelta(minutes=15)
 # The free space retention keeps: 1 GB, or 5 % of a smaller disk (an SD card, a test tmpfs).
 MIN_FREE_BYTES: Final = 1_000_000_000
 MIN_FREE_FRACTION: Final = 0.05
-BYTES_PER_GB: Final = 1_000_000_000  # the options' GB are decimal, as Home Assistant shows them
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,16 +48,6 @@ class RetentionOutcome:
     free_bytes: int
     min_free_bytes: int
     still_short_bytes: int
-
-
-def camera_policy(entry: HearthCamConfigEntry) -> RetentionPolicy:
-    """Return a camera's age and size limits from its options (0 GB: no size limit)."""
-    days = _positive(_option(entry, CONF_RETAIN_DAYS))
-    gigabytes = _positive(_option(entry, CONF_MAX_STORAGE_GB))
-    return RetentionPolicy(
-        max_age_days=days,
-        max_total_bytes=None if gigabytes is None else int(gigabytes * BYTES_PER_GB),
-    )
 
 
 def min_free_bytes(total_bytes: int) -> int:
@@ -88,8 +79,7 @@ class ClipRetention:
     def __init__(self, hass: HomeAssistant) -> None:
         self.hass = hass
         self.last_outcome: RetentionOutcome | None = None
-        self._running = False
-        self._again = False
+        self._run = CoalescedJob(hass, "hearthcam retention", self._async_run_once)
 
     @callback
     def async_start(self) -> None:
@@ -102,11 +92,7 @@ class ClipRetention:
     @callback
     def async_schedule(self) -> None:
         """Ask for a run; one already going runs once more instead."""
-        if self._running:
-            self._again = True
-            return
-        self._running = True
-        self.hass.async_create_task(self._async_run(), "hearthcam retention", eager_start=True)
+        self._run.async_schedule()
 
     @callback
     def _async_on_clip_saved(self, _event: Event[Any]) -> None:
@@ -116,26 +102,19 @@ class ClipRetention:
     def _async_on_interval(self, _now: datetime) -> None:
         self.async_schedule()
 
-    async def _async_run(self) -> None:
-        try:
-            while True:
-                self._again = False
-                await self._async_run_once()
-                if not self._again:
-                    return
-        finally:
-            self._running = False
-
     async def _async_run_once(self) -> None:
         store = self.hass.data.get(DATA_CLIP_STORE)
         if store is None:
             return  # no camera has been set up: there are no clips to look after
         # Every configured camera's limits apply, running or not (one switched off, or being
-        # set up right now); a removed camera's clips stay until someone deletes them.
-        policies = {
-            camera_key_for(entry.entry_id): camera_policy(entry)
-            for entry in self.hass.config_entries.async_entries(DOMAIN)
-        }
+        # set up right now); a removed camera's clips stay until someone deletes them, and so
+        # do those of a camera whose options cannot be read (it does not run either).
+        policies: dict[str, RetentionPolicy] = {}
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            try:
+                policies[camera_key_for(entry.entry_id)] = camera_options(entry).retention
+            except InvalidOptionsError as err:
+                _LOGGER.debug("No limits for the clips of %s: %s", entry.title, err)
         try:
             outcome = await self.hass.async_add_executor_job(apply_retention, store, policies)
         except StorageError as err:
@@ -183,18 +162,3 @@ def _disk_usage(store: ClipStore) -> tuple[int, int]:
         msg = f"cannot measure free space of {store.root}: {err}"
         raise StorageError(msg) from err
     return usage.total, usage.free
-
-
-def _option(entry: HearthCamConfigEntry, key: str) -> object:
-    """Return an option's value; one stored with the wrong type gives the default."""
-    value = entry.options.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return DEFAULT_OPTIONS[key]
-    return value
-
-
-def _positive(value: object) -> float | None:
-    """Return a positive number as a float, else None (the limit is off)."""
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        return None
-    return float(value)

@@ -17,9 +17,8 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
 from .coordinator import HearthCamCoordinator
 from .data import HearthCamConfigEntry
-from .engine.clip_index import Usage
 from .entity import HearthCamEntity
-from .retention import SIGNAL_STORAGE_CHANGED
+from .usage import SIGNAL_FIGURES_UPDATED
 
 PARALLEL_UPDATES = 0
 
@@ -34,7 +33,7 @@ class HearthCamSensorDescription(SensorEntityDescription):
 
     value_fn: Callable[[HearthCamCoordinator], float | datetime | None]
     needs_stream: bool = True  # unavailable while the stream is down
-    storage: bool = False  # also changes when clips are deleted (retention, actions)
+    storage: bool = False  # also changes when the storage figures are measured again
 
 
 def _tuning(
@@ -75,7 +74,7 @@ SENSORS: tuple[HearthCamSensorDescription, ...] = (
         suggested_display_precision=1,
         state_class=SensorStateClass.MEASUREMENT,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda c: c.store.usage().cameras.get(c.camera_key, Usage()).size_bytes,
+        value_fn=lambda c: c.figures.size_bytes(c.camera_key),
         needs_stream=False,
         storage=True,
     ),
@@ -104,12 +103,12 @@ class HearthCamSensor(HearthCamEntity, SensorEntity):
         self.entity_description = description
 
     async def async_added_to_hass(self) -> None:
-        """Follow the coordinator, and clip deletions for the storage sensor."""
+        """Follow the coordinator, and the storage figures for the storage sensor."""
         await super().async_added_to_hass()
         if self.entity_description.storage:
             self.async_on_remove(
                 async_dispatcher_connect(
-                    self.hass, SIGNAL_STORAGE_CHANGED, self._handle_coordinator_update
+                    self.hass, SIGNAL_FIGURES_UPDATED, self._handle_coordinator_update
                 )
             )
 

@@ -1,4 +1,7 @@
-"""Actions on clips: delete (administrators), keep from retention, record on request, export."""
+"""Actions on clips: delete (administrators), keep from retention, record on request.
+
+The export actions are in exports/actions.py.
+"""
 
 from collections.abc import Callable
 import logging
@@ -9,33 +12,26 @@ from homeassistant.components.camera.const import DOMAIN as CAMERA_DOMAIN
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import ATTR_ENTITY_ID, ENTITY_MATCH_ALL
 from homeassistant.core import HomeAssistant, ServiceCall, callback
-from homeassistant.exceptions import (
-    HomeAssistantError,
-    ServiceValidationError,
-    Unauthorized,
-    UnknownUser,
-)
+from homeassistant.exceptions import Unauthorized, UnknownUser
 from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
 import probatio
 
-from .const import DOMAIN
+from .action_errors import action_error, translated_errors
+from .const import ATTR_CLIP_ID, DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import DATA_CLIP_STORE, HearthCamConfigEntry
 from .engine.clips import ClipStore
-from .engine.errors import ClipInUseError, ClipNotFoundError, InvalidClipIdError, StorageError
-from .export_actions import async_setup_export_services
-from .identifiers import clip_id_from_user, clip_not_found
-from .retention import SIGNAL_STORAGE_CHANGED
+from .identifiers import clip_id_from_user
+from .usage import SIGNAL_STORAGE_CHANGED
 
 _LOGGER = logging.getLogger(__name__)
 
 SERVICE_DELETE_CLIP: Final = "delete_clip"
 SERVICE_KEEP_CLIP: Final = "keep_clip"
 SERVICE_RECORD_CLIP: Final = "record_clip"
-ATTR_CLIP_ID: Final = "clip_id"
 ATTR_KEEP: Final = "keep"
 ATTR_DURATION: Final = "duration"
 # A manual clip is split at the camera's longest-clip option like any other; an hour bounds
@@ -68,7 +64,6 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RECORD_CLIP, _async_record_clip, schema=_RECORD_SCHEMA
     )
-    async_setup_export_services(hass)
 
 
 async def _async_delete_clip(call: ServiceCall) -> None:
@@ -91,10 +86,8 @@ async def _async_record_clip(call: ServiceCall) -> None:
     # Checked for all first, so that one camera offline records nothing rather than some.
     for coordinator in coordinators:
         if coordinator.worker is None or not coordinator.connected:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="camera_not_streaming",
-                translation_placeholders={"camera": coordinator.entry.title},
+            raise action_error(
+                key="camera_not_streaming", invalid=False, camera=coordinator.entry.title
             )
     for coordinator in coordinators:
         if coordinator.worker is not None:
@@ -105,38 +98,18 @@ def _store_and_clip(call: ServiceCall) -> tuple[ClipStore, str]:
     """Return the store and the clip id the call names (a clip id or its media-source id)."""
     store = call.hass.data.get(DATA_CLIP_STORE)
     if store is None or not call.hass.config_entries.async_loaded_entries(DOMAIN):
-        raise ServiceValidationError(translation_domain=DOMAIN, translation_key="not_loaded")
+        raise action_error(key="not_loaded")
     raw = call.data[ATTR_CLIP_ID]
-    try:
+    with translated_errors(otherwise="invalid_clip_id", clip_id=str(raw)):
         return store, clip_id_from_user(raw)
-    except InvalidClipIdError as err:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN,
-            translation_key="invalid_clip_id",
-            translation_placeholders={"clip_id": str(raw)[:100]},
-        ) from err
 
 
 async def _async_change[*Args](
     hass: HomeAssistant, clip_id: str, change: Callable[[*Args], object], *args: *Args
 ) -> None:
     """Run a change of the store in the executor, translating what can go wrong."""
-    try:
+    with translated_errors(otherwise="clip_storage_error", clip_id=clip_id):
         await hass.async_add_executor_job(change, *args)
-    except ClipNotFoundError as err:
-        raise clip_not_found(clip_id) from err
-    except ClipInUseError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="clip_in_use",
-            translation_placeholders={"clip_id": clip_id},
-        ) from err
-    except StorageError as err:
-        raise HomeAssistantError(
-            translation_domain=DOMAIN,
-            translation_key="clip_storage_error",
-            translation_placeholders={"clip_id": clip_id, "error": str(err)},
-        ) from err
     async_dispatcher_send(hass, SIGNAL_STORAGE_CHANGED)
 
 
@@ -160,18 +133,12 @@ async def _async_target_cameras(call: ServiceCall) -> list[HearthCamCoordinator]
         coordinator = _coordinator_of(hass, entry) if entry and _is_our_camera(entry) else None
         if coordinator is None:
             if entity_id in explicit:
-                raise ServiceValidationError(
-                    translation_domain=DOMAIN,
-                    translation_key="not_a_hearthcam_camera",
-                    translation_placeholders={"entity_id": entity_id},
-                )
+                raise action_error(key="not_a_hearthcam_camera", entity_id=entity_id)
             continue
         await _async_check_control(call, entity_id)
         coordinators[coordinator.entry.entry_id] = coordinator
     if not coordinators:
-        raise ServiceValidationError(
-            translation_domain=DOMAIN, translation_key="no_camera_targeted"
-        )
+        raise action_error(key="no_camera_targeted")
     return list(coordinators.values())
 
 

@@ -34,7 +34,7 @@ def decoded(path: Path) -> list[np.ndarray]:
 
 
 def test_suite_has_every_labelled_scenario() -> None:
-    """The issue's negatives and positives are all there, labelled as such."""
+    """The suite's negatives and positives are all there, labelled as such."""
     assert set(NEGATIVES) == {
         "sensor_noise",
         "exposure_ramp",

@@ -19,11 +19,13 @@ from custom_components.hearthcam.const import (
     DOMAIN,
 )
 from custom_components.hearthcam.engine.urls import stream_identity
+from devkit.footage import Scene
 from tests.engine.workerkit import walker
 
 __all__ = ["walker"]
 
-SMALL = {"width": 320, "height": 240, "fps": 15, "keyframe_interval_s": 1.0}
+# Small, quick footage; tests vary it with dataclasses.replace.
+SMALL = Scene(width=320, height=240, fps=15, keyframe_interval_s=1.0)
 # Short clips keep scenes short: 1 s before and after motion, motion ends 1 s after it stops.
 QUICK_OPTIONS: dict[str, Any] = {CONF_PRE_ROLL: 1.0, CONF_POST_ROLL: 1.0, CONF_OFF_DELAY: 1.0}
 

@@ -15,7 +15,7 @@ from custom_components.hearthcam.const import (
 )
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.export import EXPORT_FOLDER
+from custom_components.hearthcam.exports.manager import EXPORT_FOLDER
 
 from .camkit import QUICK_OPTIONS, setup_camera, use_media_dir
 from .librarykit import add_clip

@@ -10,11 +10,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hearthcam.const import CONF_STREAM_URL, DOMAIN
-from custom_components.hearthcam.coordinator import camera_key_for
 from custom_components.hearthcam.data import async_get_clip_store
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.imaging import encode_array_jpeg
+from custom_components.hearthcam.identifiers import camera_key_for
 from devkit.footage import Scene
 from devkit.pytest_plugin import MakeFootage
 from tests.engine.clipkit import record, write_fragmented

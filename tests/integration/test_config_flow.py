@@ -184,14 +184,16 @@ def _bad_urls(
     """URLs that fail to probe, each built from the fixtures it needs, by case name."""
 
     def server() -> HttpStreamServer:
-        return request.getfixturevalue("http_stream_server")
+        server: HttpStreamServer = request.getfixturevalue("http_stream_server")
+        return server
 
     def media(name: str) -> str:
         path: Path = request.getfixturevalue("make_media")(name)
         return server().url(f"ts/{path.name}?pace=0")
 
     def footage() -> Path:
-        return request.getfixturevalue("ts_path")
+        path: Path = request.getfixturevalue("ts_path")
+        return path
 
     return {
         "no_credentials": lambda: server().url(f"auth/ts/{footage().name}"),
@@ -528,7 +530,9 @@ async def test_options_flow_refuses_unreadable_polygons(
     result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(bad))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": error}
-    assert "outside 0..1" in result["description_placeholders"]["error"]
+    placeholders = result["description_placeholders"]
+    assert placeholders is not None
+    assert "outside 0..1" in placeholders["error"]
     assert mock_config_entry.options == {}
 
     good = {**bad, key: "0,0 0.5,0 0.5,0.5\n0.5,0.5 1,0.5 1,1"}
@@ -546,14 +550,14 @@ def test_every_field_error_and_section_has_english_text() -> None:
 
     strings = json.loads(TRANSLATIONS.read_text())
     config, options = strings["config"], strings["options"]
-    for step, fields in (
+    for step, step_fields in (
         ("user", [CONF_NAME, CONF_STREAM_URL, CONF_DETECT_STREAM_URL]),
         ("reconfigure", [CONF_STREAM_URL, CONF_DETECT_STREAM_URL]),
     ):
         texts = config["step"][step]
         assert texts["title"]
         assert texts["description"]
-        assert set(texts["data"]) == set(texts["data_description"]) == set(fields)
+        assert set(texts["data"]) == set(texts["data_description"]) == set(step_fields)
     assert set(config_flow.PROBE_ERRORS.values()) <= set(config["error"])
     assert "reconfigure_successful" in config["abort"]
 
@@ -566,5 +570,5 @@ def test_every_field_error_and_section_has_english_text() -> None:
         assert texts["name"]
         assert texts["description"]
         assert set(texts["data"]) == set(texts["data_description"]) == set(fields)
-    assert "clip_shorter_than_pre_roll" in options["error"]
+    assert {*config_flow.OPTION_ERRORS.values(), "invalid_options"} <= set(options["error"])
     assert set(strings["selector"][CONF_RTSP_TRANSPORT]["options"]) == {"tcp", "udp"}

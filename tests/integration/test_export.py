@@ -26,12 +26,16 @@ from pytest_homeassistant_custom_component.typing import (
     WebSocketGenerator,
 )
 
-from custom_components.hearthcam.audit import STORAGE_KEY
-from custom_components.hearthcam.const import CONF_ALLOW_EXPORTS, CONF_STREAM_URL, DOMAIN
-from custom_components.hearthcam.coordinator import camera_key_for
+from custom_components.hearthcam.const import (
+    CONF_ALLOW_EXPORTS,
+    CONF_STREAM_URL,
+    DOMAIN,
+    EVENT_CLIP_EXPORTED,
+)
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.export_notice import EVENT_CLIP_EXPORTED
+from custom_components.hearthcam.exports.audit import STORAGE_KEY
+from custom_components.hearthcam.identifiers import camera_key_for
 
 from .camkit import setup_camera
 from .exportkit import (
@@ -63,8 +67,9 @@ def _bundle_bytes(zip_data: bytes) -> bytes:
 def _is_export_log(record: logging.LogRecord) -> bool:
     """Whether a log record comes from the export code."""
     module = record.name.rsplit(".", 1)[-1]
-    return record.name.startswith("custom_components.hearthcam") and (
-        module.startswith("export") or module in {"audit", "redact", "bundle", "logbook"}
+    return record.name.startswith("custom_components.hearthcam.exports.") or (
+        record.name.startswith("custom_components.hearthcam")
+        and module in {"redact", "bundle", "logbook"}
     )
 
 
@@ -84,7 +89,7 @@ class Exported:
     clip: ClipInfo
     store: ClipStore
     admin: MockUser
-    client: TestClient  # logged in as the administrator
+    client: TestClient[Any, Any]  # logged in as the administrator
     events: list[Event]
     bundle: Path
 
@@ -166,7 +171,7 @@ async def test_the_bundle_is_masked_silent_hashed_and_outside_the_media(
     assert manifest["software"]["hearthcam"] == "0.1.0"
     assert manifest["detection_settings"]["regions"]["masks"]
     assert manifest["clip"]["clip_id"] == exported.clip.clip_id
-    assert exported.store.get(exported.clip.clip_id)  # the clip itself is untouched
+    assert exported.store.get(exported.clip.clip_id) == exported.clip  # the clip is untouched
 
 
 async def test_the_household_is_told(

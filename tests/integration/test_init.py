@@ -1,5 +1,6 @@
 """Setting up, reloading, unloading and stopping a HearthCam camera with a real stream."""
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,15 +17,12 @@ from custom_components.hearthcam.const import (
     CONF_SENSITIVITY,
     CONF_STREAM_URL,
     DOMAIN,
-)
-from custom_components.hearthcam.coordinator import (
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
-    camera_key_for,
 )
 from custom_components.hearthcam.data import CameraSettings
 from custom_components.hearthcam.engine.motion import MotionSettings
-from devkit.footage import Scene
+from custom_components.hearthcam.identifiers import camera_key_for
 from devkit.http_server import HttpStreamServer
 from devkit.http_stream import AUTH_PASSWORD, AUTH_USER
 from devkit.pytest_plugin import MakeFootage
@@ -45,7 +43,7 @@ STREAM = "binary_sensor.front_door_stream"
 @pytest.fixture
 def quiet_url(make_footage: MakeFootage, http_stream_server: HttpStreamServer) -> str:
     """A stream without motion that keeps flowing for the length of a test, with credentials."""
-    scene = Scene(**SMALL, duration_s=20.0, seed=21)
+    scene = replace(SMALL, duration_s=20.0, seed=21)
     path = f"auth/ts/{make_footage(scene, '.ts').name}"
     return http_stream_server.url(path, credentials=(AUTH_USER, AUTH_PASSWORD))
 
@@ -128,9 +126,10 @@ async def _setup_fails(hass: HomeAssistant, url: str, options: dict[str, Any]) -
     assert not await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done()
     assert entry.state is ConfigEntryState.SETUP_ERROR
-    assert entry.reason is not None
+    reason = entry.reason
+    assert isinstance(reason, str)
     assert hearthcam_threads() == []
-    return entry.reason
+    return reason
 
 
 async def test_setup_refuses_corrupt_stored_url(hass: HomeAssistant) -> None:

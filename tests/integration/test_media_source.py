@@ -4,16 +4,15 @@ import dataclasses
 from datetime import UTC, date, datetime, timedelta
 import json
 from pathlib import Path
-import time
 
 from homeassistant.components import media_source
-from homeassistant.components.media_player import BrowseError, BrowseMedia
+from homeassistant.components.media_player.browse_media import BrowseMedia
+from homeassistant.components.media_player.errors import BrowseError
 from homeassistant.core import HomeAssistant
 from homeassistant.util import dt as dt_util
 import pytest
 
 from custom_components import hearthcam
-from custom_components.hearthcam.coordinator import camera_key_for
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.errors import InvalidClipIdError
 from custom_components.hearthcam.engine.model import ClipTrigger
@@ -22,6 +21,7 @@ from custom_components.hearthcam.identifiers import (
     ClipItem,
     DayFolder,
     LibraryRoot,
+    camera_key_for,
     clip_id_from_user,
     parse_identifier,
 )
@@ -142,10 +142,10 @@ async def test_today_and_yesterday(hass: HomeAssistant, tmp_path: Path, clip_mp4
     assert titles == ["Today (1)", "Yesterday (1)", f"{(now - timedelta(days=2)).date()} (1)"]
 
 
-async def test_a_day_of_2000_clips_pages_quickly(
+async def test_a_day_of_2000_clips_pages_from_the_index(
     hass: HomeAssistant, tmp_path: Path, clip_mp4: Path, thumbnail: bytes
 ) -> None:
-    """2,000 clips in one local day (two UTC days): pages of 100, each in well under a second."""
+    """2,000 clips in one local day (two UTC days): pages of 100, from memory, not the disk."""
     store = await load_library(hass, tmp_path / "media")
     front = camera_entry(hass, "Front door")
     day = date(2026, 3, 14)
@@ -159,26 +159,20 @@ async def test_a_day_of_2000_clips_pages_quickly(
             for start in starts
         ]
 
-    started = time.perf_counter()
     ids = await hass.async_add_executor_job(fill)
-    fill_s = time.perf_counter() - started
     assert len(store.days(front)) == 2  # the local day starts at 07:00 UTC
     expected = [f"{ROOT}/{clip_id}" for clip_id in reversed(ids)]
+    # Browsing answers from the store's index: with the folder gone, every page still lists.
+    hidden = store.root.rename(tmp_path / "hidden")
 
-    timings: dict[str, float] = {}
-    started = time.perf_counter()
     camera = await browse(hass, front)
-    timings["camera (days)"] = time.perf_counter() - started
     assert [d.title for d in children(camera)] == ["2026-03-14 (2000)"]
 
     seen: list[str] = []
     identifier = f"{front}/2026-03-14"
     pages = 0
     while True:
-        started = time.perf_counter()
         node = await browse(hass, identifier)
-        timings.setdefault("first page", time.perf_counter() - started)
-        timings["last page"] = time.perf_counter() - started
         pages += 1
         items = children(node)
         clips = [c for c in items if c.can_play]
@@ -197,11 +191,7 @@ async def test_a_day_of_2000_clips_pages_quickly(
     assert node.title == "2026-03-14: clips 1901-2000 of 2000"
     with pytest.raises(BrowseError):
         await browse(hass, f"{front}/2026-03-14/page/21")
-    print(  # noqa: T201 - the figures quoted in the issue's note (pytest -s)
-        f"\n2,000 clips in a day: created in {fill_s:.2f} s; browse "
-        + ", ".join(f"{label} {seconds * 1000:.1f} ms" for label, seconds in timings.items())
-    )
-    assert max(timings.values()) < 2.0  # generous: about 100x the figure on a slow machine
+    hidden.rename(store.root)
 
 
 BAD_IDS = [

@@ -1,5 +1,6 @@
 """Privacy masks: blacked out in the camera's still and in clip thumbnails, ignored by motion."""
 
+from dataclasses import replace
 import io
 from pathlib import Path
 
@@ -8,10 +9,13 @@ import numpy as np
 from PIL import Image
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 
-from custom_components.hearthcam.const import CONF_MOTION_ZONES, CONF_PRIVACY_MASKS
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import (
+    CONF_MOTION_ZONES,
+    CONF_PRIVACY_MASKS,
+    EVENT_CLIP_SAVED,
+)
 from custom_components.hearthcam.engine.clip_info import ClipFile
-from devkit.footage import MovingObject, Scene
+from devkit.footage import MovingObject
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
@@ -40,7 +44,7 @@ async def test_masked_half_is_black_in_still_and_thumbnail(
 ) -> None:
     """With the left half masked, stills and the clip's thumbnail show it black."""
     use_media_dir(hass, tmp_path / "media")
-    scene = Scene(**SMALL, duration_s=12.0, seed=31, objects=(RIGHT_WALKER,))
+    scene = replace(SMALL, duration_s=12.0, seed=31, objects=(RIGHT_WALKER,))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     saved: list[Event] = []
     hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
@@ -69,7 +73,7 @@ async def test_motion_under_a_mask_or_outside_zones_is_ignored(
 ) -> None:
     """A walker in the masked half, outside the only zone, never turns motion on."""
     use_media_dir(hass, tmp_path / "media")
-    scene = Scene(**SMALL, duration_s=7.0, seed=32, objects=(LEFT_WALKER,))
+    scene = replace(SMALL, duration_s=7.0, seed=32, objects=(LEFT_WALKER,))
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     right_zone = "0.5,0 1,0 1,1 0.5,1"
     options = {**QUICK_OPTIONS, CONF_PRIVACY_MASKS: LEFT_HALF, CONF_MOTION_ZONES: right_zone}

@@ -1,7 +1,7 @@
 """Repair issues: an unreachable camera and a full disk, raised and cleared by real events."""
 
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from functools import partial
 import json
@@ -20,14 +20,12 @@ import pytest
 from pytest_homeassistant_custom_component.common import async_fire_time_changed
 
 from custom_components import hearthcam
-from custom_components.hearthcam.const import DOMAIN
+from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
 from custom_components.hearthcam.coordinator import (
-    EVENT_CLIP_SAVED,
     ISSUE_STORAGE_FULL,
     ISSUE_UNREACHABLE,
     UNREACHABLE_ISSUE_DELAY,
 )
-from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
@@ -57,7 +55,7 @@ def late_stream(
 ) -> Iterator[LateStream]:
     """A stream that is missing until the test says it is back; its file is removed after."""
     path = footage_dir / f"later-{uuid.uuid4().hex}.ts"
-    footage = make_footage(Scene(**SMALL, duration_s=10.0, seed=23), ".ts")
+    footage = make_footage(replace(SMALL, duration_s=10.0, seed=23), ".ts")
     yield LateStream(http_stream_server.url(f"ts/{path.name}"), path, footage)
     path.unlink(missing_ok=True)
 
@@ -123,7 +121,7 @@ async def test_full_disk_raises_an_issue_until_a_clip_saves(
     saved: list[Event] = []
     hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
     # Two walks: the first cannot be saved on the full disk, the second can after it grows.
-    scene = Scene(**SMALL, duration_s=10.0, seed=24, objects=(walker(1.0, 2.5), walker(5.0, 6.5)))
+    scene = replace(SMALL, duration_s=10.0, seed=24, objects=(walker(1.0, 2.5), walker(5.0, 6.5)))
     entry = await setup_camera(
         hass, http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     )

@@ -1,6 +1,7 @@
 """Retention in Home Assistant: per-camera age and size, free space, when it runs, its issue."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -21,9 +22,10 @@ from custom_components.hearthcam.const import (
     CONF_RETAIN_DAYS,
     CONF_STREAM_URL,
     DOMAIN,
+    EVENT_CLIP_SAVED,
 )
-from custom_components.hearthcam.coordinator import EVENT_CLIP_SAVED, camera_key_for
 from custom_components.hearthcam.engine.clips import ClipStore
+from custom_components.hearthcam.identifiers import camera_key_for
 from custom_components.hearthcam.retention import (
     DATA_RETENTION,
     ISSUE_LOW_FREE_SPACE,
@@ -31,7 +33,6 @@ from custom_components.hearthcam.retention import (
     format_bytes,
     min_free_bytes,
 )
-from devkit.footage import Scene
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
@@ -131,7 +132,7 @@ async def test_retention_runs_after_each_clip(
 ) -> None:
     """A clip saved from a real stream starts a run: an expired clip goes without waiting."""
     store = await load_library(hass, tmp_path / "media")
-    scene = Scene(**SMALL, duration_s=30.0, seed=42)
+    scene = replace(SMALL, duration_s=30.0, seed=42)
     url = http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
     key = new_entry(hass, {**QUICK_OPTIONS, CONF_RETAIN_DAYS: 3}, url)
     saved: list[Event] = []
@@ -157,13 +158,13 @@ async def test_runs_coalesce(hass: HomeAssistant, tmp_path: Path) -> None:
     await set_up(hass)
     retention = hass.data[DATA_RETENTION]
     runs: list[object] = []
-    original = retention._async_run_once
+    original = retention._run._job
 
     async def counted() -> None:
         runs.append(None)
         await original()
 
-    retention._async_run_once = counted  # type: ignore[method-assign]
+    retention._run._job = counted
     # The store busy (as while deleting many clips) keeps the first run going meanwhile.
     with store._mutate_lock:
         for _ in range(5):  # as five clips saved at once would

@@ -1,7 +1,8 @@
 """Entity registry entries and states of every platform, as syrupy snapshots.
 
 A change to an entity's id, name, translation key, category, device class, unit or initial
-state then shows up as a snapshot diff in review: these names are public (DESIGN section 2).
+state then shows up as a snapshot diff in review: entity ids and unique ids are public (the
+README's "What you get per camera"; automations and dashboards name them).
 The camera points at a closed port, so every state is the deterministic "not connected" one.
 """
 

@@ -74,7 +74,7 @@ async def test_browse_resolve_and_play_the_signed_url(
     assert full.status == 200
     body = await full.read()
     assert body == clip_bytes
-    with av.open(io.BytesIO(body)) as container:
+    with av.open(io.BytesIO(body), "r") as container:
         assert container.streams.audio  # audio is stream-copied too
         frames = sum(1 for _ in container.decode(video=0))
     assert frames >= 28  # 2 s at 15 fps

@@ -1,4 +1,4 @@
-"""Export bundles on Home Assistant's side: build, record, announce, sign, delete and expire.
+"""The instance's exports: build, record, announce, sign, delete and expire bundles.
 
 Bundles live in `<config>/hearthcam_exports/`, outside every media folder (an export inside one
 would be browsable by every user through the media browser, so HearthCam refuses to write it
@@ -21,23 +21,22 @@ from homeassistant.components.http.const import KEY_HASS_REFRESH_TOKEN_ID, KEY_H
 from homeassistant.components.websocket_api.connection import current_connection
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Context, Event, HomeAssistant, callback
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.http import current_request
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
+from ..action_errors import action_error, translated_errors
+from ..const import DOMAIN
+from ..engine.bundle import Bundle, BundleDetails, build_bundle
+from ..engine.clip_info import ClipInfo
+from ..engine.clips import ClipStore
+from ..engine.errors import EngineError
+from ..engine.export_folder import ExportFolder, new_export_id
+from ..engine.redact import RedactOptions
 from .audit import AuditAction, AuditLog, ExportEntry
-from .const import DOMAIN
-from .engine.bundle import Bundle, BundleDetails, build_bundle
-from .engine.clip_info import ClipInfo
-from .engine.clips import ClipStore
-from .engine.errors import ClipNotFoundError, EngineError, ExportCancelledError
-from .engine.export_folder import ExportFolder, new_export_id
-from .engine.redact import RedactOptions
-from .export_jobs import ExportJobs
-from .export_notice import async_announce_export
-from .identifiers import clip_not_found
+from .jobs import ExportJobs
+from .notice import async_announce_export
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -147,7 +146,7 @@ class ExportManager:
     ) -> tuple[ExportEntry, Bundle]:
         """Build, record and announce a bundle; raise translated errors (nothing kept)."""
         if self.jobs.stopping:
-            raise _cancelled(request.clip.clip_id)
+            raise action_error(key="export_cancelled", invalid=False, clip_id=request.clip.clip_id)
         await self._async_check_folder()
         now = dt_util.utcnow()
         export_id = new_export_id(now)
@@ -195,10 +194,11 @@ class ExportManager:
             inside_media_folder, self.folder.path, dict(self.hass.config.media_dirs)
         )
         if media is not None:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="export_folder_in_media",
-                translation_placeholders={"folder": str(self.folder.path), "media": media},
+            raise action_error(
+                key="export_folder_in_media",
+                invalid=False,
+                folder=str(self.folder.path),
+                media=media,
             )
 
     async def _async_build(self, request: ExportRequest, details: BundleDetails) -> Bundle:
@@ -211,33 +211,20 @@ class ExportManager:
             with store.hold(clip_id), store.open_file(clip_id) as source:
                 return build_bundle(source, folder, details, request.options, cancel)
 
-        try:
-            return await self.jobs.async_run(details.export_id, work)
-        except ExportCancelledError as err:
-            raise _cancelled(clip_id) from err
-        except ClipNotFoundError as err:
-            raise clip_not_found(clip_id) from err
-        except (EngineError, OSError) as err:
-            _LOGGER.warning("Export of clip %s failed: %s", clip_id, err)
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="export_failed",
-                translation_placeholders={"clip_id": clip_id, "error": str(err)},
-            ) from err
+        with translated_errors(otherwise="export_failed", clip_id=clip_id):
+            try:
+                return await self.jobs.async_run(details.export_id, work)
+            except (EngineError, OSError) as err:
+                _LOGGER.warning("Export of clip %s did not finish: %s", clip_id, err)
+                raise
 
     async def async_delete(self, export_id: str, user: User | None) -> ExportEntry:
         """Delete a bundle before it expires, recording who did (None: an automation)."""
         entry = self.audit.get(export_id)
         if entry is None:
-            raise export_not_found(export_id)
-        try:
+            raise action_error(key="export_not_found", export_id=export_id)
+        with translated_errors(otherwise="export_delete_failed", export_id=export_id):
             await self.hass.async_add_executor_job(self.folder.remove, export_id)
-        except EngineError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="export_delete_failed",
-                translation_placeholders={"export_id": export_id, "error": str(err)},
-            ) from err
         by = None if user is None else (user.id, user.name or user.id)
         await self.audit.async_end(export_id, AuditAction.DELETED, dt_util.utcnow().isoformat(), by)
         _LOGGER.info("Export %s deleted by %s", export_id, "an automation" if by is None else by[1])
@@ -283,29 +270,3 @@ def _refresh_token_id(user: User) -> str | None:
     tokens = [t for t in user.refresh_tokens.values() if t.token_type != TOKEN_TYPE_SYSTEM]
     newest = max(tokens, key=lambda t: t.last_used_at or t.created_at, default=None)
     return newest.id if newest is not None else None
-
-
-def _cancelled(clip_id: str) -> HomeAssistantError:
-    return HomeAssistantError(
-        translation_domain=DOMAIN,
-        translation_key="export_cancelled",
-        translation_placeholders={"clip_id": clip_id},
-    )
-
-
-def export_not_found(export_id: str) -> ServiceValidationError:
-    """Return the error for an export id that names no live export."""
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="export_not_found",
-        translation_placeholders={"export_id": export_id[:60]},
-    )
-
-
-async def async_setup_exports(hass: HomeAssistant) -> ExportManager:
-    """Create the instance's export manager and start it (from async_setup)."""
-    manager = hass.data[DATA_EXPORTS] = ExportManager(
-        hass, ExportFolder(Path(hass.config.path(EXPORT_FOLDER)))
-    )
-    await manager.async_start()
-    return manager

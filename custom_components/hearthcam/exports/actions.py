@@ -7,12 +7,10 @@ if trimmed, a window inside it.
 """
 
 import dataclasses
-from datetime import timedelta
 import math
-from typing import Any, Final, cast
+from typing import Final, cast
 
 from homeassistant.auth.models import User
-from homeassistant.config_entries import ConfigEntryState
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import (
     HomeAssistant,
@@ -21,40 +19,25 @@ from homeassistant.core import (
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import ServiceValidationError, UnknownUser
+from homeassistant.exceptions import UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.loader import async_get_integration
 import probatio
 
-from .const import (
-    CONF_ALLOW_EXPORTS,
-    CONF_EXPORT_EXPIRY_HOURS,
-    CONF_PRIVACY_MASKS,
-    DEFAULT_OPTIONS,
-    DOMAIN,
-)
-from .coordinator import camera_key_for, engine_settings
-from .data import DATA_CLIP_STORE, CameraSettings, HearthCamConfigEntry
-from .engine.clip_info import ClipInfo, ClipName
-from .engine.clips import ClipStore
-from .engine.errors import (
-    ClipNotFoundError,
-    EngineError,
-    InvalidClipIdError,
-    InvalidExportIdError,
-    InvalidPolygonError,
-)
-from .engine.export_folder import check_export_id
-from .engine.redact import RedactOptions
-from .engine.regions import parse_polygons
-from .export import DATA_EXPORTS, ExportManager, ExportRequest, export_not_found
-from .identifiers import clip_id_from_user, clip_not_found
+from ..action_errors import action_error, translated_errors
+from ..const import ATTR_CLIP_ID, DOMAIN
+from ..data import DATA_CLIP_STORE, HearthCamConfigEntry, camera_options
+from ..engine.clip_info import ClipInfo, ClipName
+from ..engine.export_folder import check_export_id
+from ..engine.redact import RedactOptions
+from ..identifiers import camera_key_for, clip_id_from_user
+from ..options import CameraOptions
+from .manager import DATA_EXPORTS, ExportManager, ExportRequest
 
 SERVICE_EXPORT_CLIP: Final = "export_clip"
 SERVICE_LIST_EXPORTS: Final = "list_exports"
 SERVICE_DELETE_EXPORT: Final = "delete_export"
-ATTR_CLIP_ID: Final = "clip_id"
 ATTR_CONSENT: Final = "consent"
 ATTR_REASON: Final = "reason"
 ATTR_INCLUDE_AUDIO: Final = "include_audio"
@@ -106,18 +89,10 @@ def async_setup_export_services(hass: HomeAssistant) -> None:
     )
 
 
-def _refuse(*, translation_key: str, **placeholders: str) -> ServiceValidationError:
-    return ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key=translation_key,
-        translation_placeholders=placeholders,
-    )
-
-
 async def _async_caller(call: ServiceCall) -> User:
     """Return the person behind the call; automations and scripts without one are refused."""
     if call.context.user_id is None:
-        raise _refuse(translation_key="export_needs_user")
+        raise action_error(key="export_needs_user")
     user = await call.hass.auth.async_get_user(call.context.user_id)
     if user is None:
         raise UnknownUser(context=call.context)
@@ -129,30 +104,33 @@ async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
     hass = call.hass
     user = await _async_caller(call)
     if call.data[ATTR_CONSENT] is not True:
-        raise _refuse(translation_key="consent_required")
+        raise action_error(key="consent_required")
     reason = " ".join(call.data[ATTR_REASON].split())
     if not reason:
-        raise _refuse(translation_key="reason_required")
+        raise action_error(key="reason_required")
     if len(reason) > MAX_REASON_LENGTH:
-        raise _refuse(translation_key="reason_too_long", maximum=str(MAX_REASON_LENGTH))
-    clip_id = _clip_id(call.data[ATTR_CLIP_ID])
+        raise action_error(key="reason_too_long", maximum=str(MAX_REASON_LENGTH))
+    raw = call.data[ATTR_CLIP_ID]
+    with translated_errors(otherwise="invalid_clip_id", clip_id=str(raw)):
+        clip_id = clip_id_from_user(raw)
     store = hass.data.get(DATA_CLIP_STORE)
     manager = hass.data.get(DATA_EXPORTS)
     if store is None or manager is None:
-        raise _refuse(translation_key="not_loaded")
-    entry = _camera_allowing_exports(hass, ClipName.parse(clip_id).camera)
-    clip = _clip(store, clip_id)
-    options = _redact_options(call, entry, clip)
+        raise action_error(key="not_loaded")
+    entry, options = _camera_allowing_exports(hass, ClipName.parse(clip_id).camera)
+    # In the executor: the store's lock may be held by a camera writing a clip.
+    with translated_errors(otherwise="clip_storage_error", clip_id=clip_id):
+        clip = await hass.async_add_executor_job(store.get, clip_id)
     request = ExportRequest(
         store=store,
         clip=clip,
         camera_name=entry.title,
         user=user,
         reason=reason,
-        options=options,
-        masks_configured=len(_masks(entry)),
-        lifetime=timedelta(hours=_expiry_hours(entry)),
-        detection_settings=_detection_settings(entry),
+        options=_redact_options(call, options, clip),
+        masks_configured=len(options.privacy_masks),
+        lifetime=options.export_lifetime,
+        detection_settings=dataclasses.asdict(options.detector),
         software={
             "hearthcam": str((await async_get_integration(hass, DOMAIN)).version),
             "home_assistant": ha_version,
@@ -169,15 +147,13 @@ async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
     }
 
 
-def _clip_id(raw: object) -> str:
-    try:
-        return clip_id_from_user(raw)
-    except InvalidClipIdError as err:
-        raise _refuse(translation_key="invalid_clip_id", clip_id=str(raw)[:100]) from err
+def _camera_allowing_exports(
+    hass: HomeAssistant, camera_key: str
+) -> tuple[HearthCamConfigEntry, CameraOptions]:
+    """Return the camera's config entry and options if they allow exports (off by default).
 
-
-def _camera_allowing_exports(hass: HomeAssistant, camera_key: str) -> HearthCamConfigEntry:
-    """Return the camera's config entry if its options allow exports (off unless switched on)."""
+    Options that cannot be read refuse too: never export without the camera's privacy masks.
+    """
     entry: HearthCamConfigEntry | None = next(
         (
             e
@@ -187,31 +163,16 @@ def _camera_allowing_exports(hass: HomeAssistant, camera_key: str) -> HearthCamC
         None,
     )
     # A removed camera's clips have no options left to allow anything.
-    if entry is None or entry.options.get(CONF_ALLOW_EXPORTS) is not True:
-        camera = entry.title if entry is not None else camera_key
-        raise _refuse(translation_key="exports_not_allowed", camera=camera)
-    return entry
+    if entry is None:
+        raise action_error(key="exports_not_allowed", camera=camera_key)
+    with translated_errors(otherwise="invalid_options"):
+        options = camera_options(entry)
+    if not options.allow_exports:
+        raise action_error(key="exports_not_allowed", camera=entry.title)
+    return entry, options
 
 
-def _clip(store: ClipStore, clip_id: str) -> ClipInfo:
-    try:
-        return store.get(clip_id)
-    except ClipNotFoundError as err:
-        raise clip_not_found(clip_id) from err
-
-
-def _masks(entry: HearthCamConfigEntry) -> tuple[Any, ...]:
-    """Return the camera's privacy masks; unreadable ones refuse (never export without them)."""
-    text = entry.options.get(CONF_PRIVACY_MASKS, DEFAULT_OPTIONS[CONF_PRIVACY_MASKS])
-    try:
-        return parse_polygons(str(text))
-    except InvalidPolygonError as err:
-        raise _refuse(translation_key="invalid_options", error=str(err)) from err
-
-
-def _redact_options(
-    call: ServiceCall, entry: HearthCamConfigEntry, clip: ClipInfo
-) -> RedactOptions:
+def _redact_options(call: ServiceCall, options: CameraOptions, clip: ClipInfo) -> RedactOptions:
     """Return what the export leaves out; an impossible trim is refused."""
     start = call.data.get(ATTR_START_OFFSET)
     end = call.data.get(ATTR_END_OFFSET)
@@ -225,14 +186,14 @@ def _redact_options(
             and last <= clip.duration_s + TRIM_TOLERANCE_S
             and last - first >= MIN_TRIM_S
         ):
-            raise _refuse(
-                translation_key="invalid_trim",
+            raise action_error(
+                key="invalid_trim",
                 clip_id=clip.clip_id,
                 start=_seconds(start),
                 end=_seconds(end),
                 duration=f"{clip.duration_s:.1f}",
             )
-    masks = _masks(entry) if call.data[ATTR_APPLY_PRIVACY_MASKS] else ()
+    masks = options.privacy_masks if call.data[ATTR_APPLY_PRIVACY_MASKS] else ()
     return RedactOptions(
         masks=masks,
         include_audio=call.data[ATTR_INCLUDE_AUDIO],
@@ -245,30 +206,11 @@ def _seconds(value: object) -> str:
     return "-" if value is None else str(value)
 
 
-def _expiry_hours(entry: HearthCamConfigEntry) -> float:
-    """How long the camera's exports live; a stored value of the wrong kind gives the default."""
-    hours = entry.options.get(CONF_EXPORT_EXPIRY_HOURS)
-    if isinstance(hours, bool) or not isinstance(hours, int | float) or not hours > 0:
-        return cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])
-    return float(hours)
-
-
-def _detection_settings(entry: HearthCamConfigEntry) -> dict[str, Any]:
-    """Return the detector's settings as the camera runs (or would run) them."""
-    if entry.state is ConfigEntryState.LOADED:
-        return dataclasses.asdict(entry.runtime_data.coordinator.detector_settings)
-    try:
-        _, detector = engine_settings(entry, CameraSettings.from_entry(entry))
-    except EngineError, ValueError:
-        return {}
-    return dataclasses.asdict(detector)
-
-
 async def _async_list_exports(call: ServiceCall) -> ServiceResponse:
     """Return the live exports (with fresh download links) and the audit log, newest first."""
     manager = call.hass.data.get(DATA_EXPORTS)
     if manager is None:
-        raise _refuse(translation_key="not_loaded")
+        raise action_error(key="not_loaded")
     user = await call.hass.auth.async_get_user(call.context.user_id or "")
     exports = [
         {
@@ -287,12 +229,10 @@ async def _async_delete_export(call: ServiceCall) -> None:
     """Delete an export before it expires."""
     manager: ExportManager | None = call.hass.data.get(DATA_EXPORTS)
     if manager is None:
-        raise _refuse(translation_key="not_loaded")
+        raise action_error(key="not_loaded")
     raw = call.data[ATTR_EXPORT_ID]
-    try:
+    with translated_errors(otherwise="export_not_found", export_id=raw):
         export_id = check_export_id(raw.strip())
-    except InvalidExportIdError as err:
-        raise export_not_found(raw) from err
     # Automations may delete (that only ever shares less); the record then names nobody.
     user = await call.hass.auth.async_get_user(call.context.user_id or "")
     await manager.async_delete(export_id, user)

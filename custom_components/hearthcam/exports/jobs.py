@@ -1,7 +1,7 @@
 """Exports run on threads of their own, and stop when Home Assistant does.
 
-Re-encoding a long 1080p clip takes seconds: too long for the shared executor (DESIGN §1: no
-long-running work there). Each export gets a named thread and a cancel flag that the engine
+Re-encoding a long 1080p clip takes seconds: too long for the shared executor, which must stay
+free for short jobs. Each export gets a named thread and a cancel flag that the engine
 checks between packets; on shutdown every flag is set and the threads are joined within the
 stop budget, and a cancelled export leaves nothing behind (the engine removes its temporary
 files; a bundle appears only by its final rename).
@@ -12,13 +12,12 @@ from collections.abc import Callable
 import logging
 import threading
 import time
-from typing import Final
 
 from homeassistant.core import HomeAssistant
 
-_LOGGER = logging.getLogger(__name__)
+from ..const import STOP_TIMEOUT_S
 
-STOP_TIMEOUT_S: Final = 5.0
+_LOGGER = logging.getLogger(__name__)
 
 
 class ExportJobs:

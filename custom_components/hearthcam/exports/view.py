@@ -6,10 +6,7 @@ file is opened by export id through the export folder (O_NOFOLLOW), never by a p
 the request, so nothing outside the folder is ever served.
 """
 
-from http import HTTPStatus
-import io
 import logging
-import os
 import re
 from typing import Final
 
@@ -19,13 +16,13 @@ from homeassistant.components.http.const import KEY_HASS_USER
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.http import HomeAssistantView
 
-from .engine.export_folder import EXPORT_ID_RE
-from .export import DATA_EXPORTS, DOWNLOAD_URL_PREFIX
+from ..engine.export_folder import EXPORT_ID_RE
+from ..file_response import OpenedFile, async_send_file
+from .manager import DATA_EXPORTS, DOWNLOAD_URL_PREFIX
 
 _LOGGER = logging.getLogger(__name__)
 
 _FILENAME_RE: Final = re.compile(rf"(?P<export_id>{EXPORT_ID_RE.pattern})\.zip")
-CHUNK_BYTES: Final = 256 * 1024
 
 
 class ExportDownloadView(HomeAssistantView):
@@ -51,37 +48,16 @@ class ExportDownloadView(HomeAssistantView):
             raise web.HTTPNotFound
         export_id = match["export_id"]
         try:
-            file = await self.hass.async_add_executor_job(manager.folder.open, export_id)
+            opened = await self.hass.async_add_executor_job(
+                lambda: OpenedFile.measure(manager.folder.open(export_id))
+            )
         except OSError as err:
             _LOGGER.debug("Not serving export %s: %s", export_id, err)
             raise web.HTTPNotFound from None
-        try:
-            return await self._send(request, file, filename)
-        finally:
-            await self.hass.async_add_executor_job(file.close)
-
-    async def _send(
-        self, request: web.Request, file: io.BufferedReader, filename: str
-    ) -> web.StreamResponse:
-        size = os.fstat(file.fileno()).st_size
-        response = web.StreamResponse(
-            status=HTTPStatus.OK,
-            headers={
-                hdrs.CONTENT_TYPE: "application/zip",
-                hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
-                # Footage: never kept by a browser cache or a proxy on the way.
-                hdrs.CACHE_CONTROL: "no-store",
-                "X-Content-Type-Options": "nosniff",
-            },
-        )
-        response.content_length = size
-        await response.prepare(request)
-        remaining = size
-        while remaining > 0:
-            chunk = await self.hass.async_add_executor_job(file.read, min(CHUNK_BYTES, remaining))
-            if not chunk:
-                break
-            await response.write(chunk)
-            remaining -= len(chunk)
-        await response.write_eof()
-        return response
+        headers: dict[str, str] = {
+            hdrs.CONTENT_TYPE: "application/zip",
+            hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
+            # Footage: never kept by a browser cache or a proxy on the way.
+            hdrs.CACHE_CONTROL: "no-store",
+        }
+        return await async_send_file(self.hass, request, opened, headers, seekable=False)

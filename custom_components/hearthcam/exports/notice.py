@@ -1,7 +1,7 @@
 """Telling the household about an export: a persistent notification and the bus event.
 
 The notification is one that every user of this Home Assistant sees; the event
-(`hearthcam_clip_exported`) is what automations and the logbook (logbook.py) read. Neither
+(`hearthcam_clip_exported`) is what automations and the logbook (../logbook.py) read. Neither
 holds anything but the camera's name, the clip's id, who exported it, why and until when.
 The notification is in English, as logbook entries are: the translations' `common` strings
 belong to the clip library's titles.
@@ -14,10 +14,9 @@ from homeassistant.components import persistent_notification
 from homeassistant.core import Context, HomeAssistant, callback
 from homeassistant.util import dt as dt_util
 
+from ..const import DOMAIN, EVENT_CLIP_EXPORTED
 from .audit import ExportEntry
-from .const import DOMAIN
 
-EVENT_CLIP_EXPORTED: Final = "hearthcam_clip_exported"
 NOTIFICATION_TITLE: Final = "Clip exported from {camera}"
 NOTIFICATION_MESSAGE: Final = (
     "A clip from {camera} was exported by {user} for: {reason}. It expires {expires}. "

@@ -12,7 +12,7 @@ from typing import Final, NotRequired, TypedDict, cast
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers.storage import Store
 
-from .const import DOMAIN
+from ..const import DOMAIN
 
 STORAGE_KEY: Final = f"{DOMAIN}.exports"
 STORAGE_VERSION: Final = 1

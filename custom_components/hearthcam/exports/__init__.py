@@ -1,0 +1,33 @@
+"""Exports: a consented copy of one clip, as a bundle an administrator downloads.
+
+- actions.py: the export_clip, list_exports and delete_export actions and every check before
+  anything is written (a person behind the call, consent, a reason, a camera that allows it);
+- manager.py: the instance's exports: build, record, announce, sign links, delete, expire;
+- jobs.py: the threads bundles are built on, cancelled and joined when Home Assistant stops;
+- audit.py: the live exports and the audit log, kept in `.storage`;
+- notice.py: the notification everyone sees and the `hearthcam_clip_exported` event;
+- view.py: the download of a bundle, for administrators only.
+
+The bundle itself (re-encoding, masks, manifest) is the engine's: engine/bundle.py and
+engine/redact.py.
+"""
+
+from pathlib import Path
+
+from homeassistant.core import HomeAssistant
+
+from ..engine.export_folder import ExportFolder
+from .actions import async_setup_export_services
+from .manager import DATA_EXPORTS, EXPORT_FOLDER, ExportManager
+from .view import ExportDownloadView
+
+
+async def async_setup_exports(hass: HomeAssistant) -> ExportManager:
+    """Register the export actions and the download view; start the export manager."""
+    async_setup_export_services(hass)
+    hass.http.register_view(ExportDownloadView(hass))
+    manager = hass.data[DATA_EXPORTS] = ExportManager(
+        hass, ExportFolder(Path(hass.config.path(EXPORT_FOLDER)))
+    )
+    await manager.async_start()
+    return manager
