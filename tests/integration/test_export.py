@@ -265,6 +265,7 @@ async def test_only_administrators_download_and_delete(
         ("export_clip", export_data(exported.clip.clip_id)),
         ("list_exports", {}),
         ("delete_export", {"export_id": exported.result["export_id"]}),
+        ("export_download_link", {"export_id": exported.result["export_id"]}),
     ):
         with pytest.raises(Unauthorized):
             await call(
