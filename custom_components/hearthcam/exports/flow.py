@@ -63,7 +63,7 @@ SUBENTRY_TYPE_EXPORT: Final = "export"
 RECENT_CLIPS: Final = 30
 RECENT_DAYS: Final = 14
 # Export refusals the consent step shows as its own errors; any other as export_failed.
-_FORM_ERRORS: Final = frozenset(
+FORM_ERRORS: Final = frozenset(
     {"consent_required", "reason_required", "reason_too_long", "invalid_trim"}
 )
 
@@ -141,7 +141,7 @@ class ExportClipFlow(ConfigSubentryFlow):
                 result = await async_export(self.hass, context, EXPORT_SCHEMA(data))
             except HomeAssistantError as err:
                 key = err.translation_key or ""
-                errors["base"] = key if key in _FORM_ERRORS else "export_failed"
+                errors["base"] = key if key in FORM_ERRORS else "export_failed"
                 placeholders["error"] = str(err)
             else:
                 return self.async_show_form(
