@@ -2,6 +2,8 @@
 
 from typing import Final
 
+from .engine.worker import STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S
+
 DOMAIN: Final = "hearthcam"
 
 # Config entry data (the camera connection; changed through reconfigure).
@@ -59,4 +61,4 @@ EVENT_TYPE_CLIP_SAVED: Final = "clip_saved"
 # unload or shutdown never leaves a thread behind. Export threads get the same budget to stop.
 OPEN_TIMEOUT_S: Final = 4.0
 STALL_TIMEOUT_S: Final = 4.0
-STOP_TIMEOUT_S: Final = 5.0
+STOP_TIMEOUT_S: Final = WORKER_STOP_TIMEOUT_S  # the engine worker's own budget
