@@ -20,11 +20,16 @@ def _even(value: float) -> int:
 
 
 def encode_jpeg(
-    frame: VideoFrame, max_width: int | None = None, masks: tuple[Polygon, ...] = ()
+    frame: VideoFrame,
+    max_width: int | None = None,
+    masks: tuple[Polygon, ...] = (),
+    *,
+    qscale: int = _JPEG_QSCALE,
 ) -> bytes:
     """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels.
 
     Privacy masks are painted black after scaling, so their cost follows the output size.
+    qscale is FFmpeg's MJPEG quantiser scale (2 near-lossless .. 31 worst).
     """
     width, height = float(frame.width), float(frame.height)
     if max_width is not None and width > max_width:
@@ -40,7 +45,7 @@ def encode_jpeg(
     codec.pix_fmt = "yuvj420p"
     codec.time_base = Fraction(1, 25)  # required by the encoder, irrelevant for one image
     # Pinning the quantiser range gives constant quality; the default is a bitrate target.
-    codec.options = {"qmin": str(_JPEG_QSCALE), "qmax": str(_JPEG_QSCALE)}
+    codec.options = {"qmin": str(qscale), "qmax": str(qscale)}
     scaled.pts = None
     packets = codec.encode(scaled) + codec.encode(None)
     return b"".join(bytes(packet) for packet in packets)
