@@ -29,7 +29,8 @@ def encode_jpeg(
     """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels.
 
     Privacy masks are painted black after scaling, on the encoder's own planes, so their cost
-    follows the output size and needs no conversion to RGB and back. qscale is FFmpeg's MJPEG quantiser scale (2 near-lossless .. 31 worst).
+    follows the output size and needs no conversion to RGB and back. qscale is FFmpeg's MJPEG
+    quantiser scale (2 near-lossless .. 31 worst).
     """
     width, height = float(frame.width), float(frame.height)
     if max_width is not None and width > max_width:
