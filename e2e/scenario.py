@@ -18,6 +18,7 @@ from e2e.export_check import allow_exports, check_bundle, expect_refusal, export
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import HomeAssistantWebSocket, websocket
 from e2e.library import ROOT_ID, find_clip
+from e2e.live_view import LiveTarget, check_live_view
 from e2e.media_checks import check_clip, check_jpeg
 from e2e.scene import walk_scene, write_scene
 from e2e.stack import Stack, StackSettings
@@ -162,6 +163,20 @@ async def _scenario(
             )
         )
         print(f"[e2e] screenshots: {', '.join(str(s) for s in shots)}")
+    async with step("live view: masked MJPEG in chromium; the raw stream only when shared"):
+        await check_live_view(
+            rest,
+            session,
+            LiveTarget(
+                stack.settings.base_url,
+                USER,
+                PASSWORD,
+                found.entry_id,
+                found.camera,
+                found.dashboard,
+                artifacts / "screenshots",
+            ),
+        )
 
 
 async def _add_camera(

@@ -44,6 +44,7 @@ from .const import (
     CONF_RETAIN_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
+    CONF_SHARE_RAW_STREAM,
     CONF_STREAM_URL,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -265,6 +266,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_ALLOW_EXPORTS: BooleanSelector(),
         CONF_EXPORT_EXPIRY_HOURS: _number(1, 168, UnitOfTime.HOURS, slider=False),
         CONF_PRIVACY_MASKS: TextSelector(TextSelectorConfig(multiline=True)),
+        CONF_SHARE_RAW_STREAM: BooleanSelector(),
     },
 }
 

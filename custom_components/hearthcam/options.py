@@ -28,6 +28,7 @@ from .const import (
     CONF_RETAIN_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
+    CONF_SHARE_RAW_STREAM,
     DEFAULT_OPTIONS,
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
@@ -72,6 +73,7 @@ class CameraOptions:
     allow_exports: bool
     export_expiry_hours: float
     privacy_masks: tuple[Polygon, ...]
+    share_raw_stream: bool = False  # the raw stream goes to Home Assistant's stream
 
     def __post_init__(self) -> None:
         """Refuse what the engine cannot honour."""
@@ -134,6 +136,8 @@ class CameraOptions:
             export_expiry_hours=positive(CONF_EXPORT_EXPIRY_HOURS)
             or float(cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])),
             privacy_masks=polygons(CONF_PRIVACY_MASKS),
+            # Like exports, the raw stream is shared only when switched on with `true` itself.
+            share_raw_stream=values[CONF_SHARE_RAW_STREAM] is True,
         )
 
     @property

@@ -7,7 +7,7 @@ import av
 from av.video.frame import VideoFrame
 import numpy as np
 
-from .regions import Polygon, black_out
+from .regions import Polygon, fill_polygons
 
 # Clip thumbnails (recorded, recovered and rebuilt alike): wide enough for a media browser tile.
 THUMBNAIL_MAX_WIDTH: Final = 480
@@ -20,30 +20,51 @@ def _even(value: float) -> int:
 
 
 def encode_jpeg(
-    frame: VideoFrame, max_width: int | None = None, masks: tuple[Polygon, ...] = ()
+    frame: VideoFrame,
+    max_width: int | None = None,
+    masks: tuple[Polygon, ...] = (),
+    *,
+    qscale: int = _JPEG_QSCALE,
 ) -> bytes:
     """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels.
 
-    Privacy masks are painted black after scaling, so their cost follows the output size.
+    Privacy masks are painted black after scaling, on the encoder's own planes, so their cost
+    follows the output size and needs no conversion to RGB and back. qscale is FFmpeg's MJPEG
+    quantiser scale (2 near-lossless .. 31 worst).
     """
     width, height = float(frame.width), float(frame.height)
     if max_width is not None and width > max_width:
         width, height = float(max_width), height * max_width / width
     size = {"width": _even(width), "height": _even(height)}
-    if masks:
-        rgb = black_out(frame.reformat(**size, format="rgb24").to_ndarray(), masks)
-        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
     scaled = frame.reformat(**size, format="yuvj420p")
+    if masks:
+        scaled = _black_out_yuv420(scaled, masks)
     codec = av.CodecContext.create("mjpeg", "w")
     codec.width = scaled.width
     codec.height = scaled.height
     codec.pix_fmt = "yuvj420p"
     codec.time_base = Fraction(1, 25)  # required by the encoder, irrelevant for one image
     # Pinning the quantiser range gives constant quality; the default is a bitrate target.
-    codec.options = {"qmin": str(_JPEG_QSCALE), "qmax": str(_JPEG_QSCALE)}
+    codec.options = {"qmin": str(qscale), "qmax": str(qscale)}
     scaled.pts = None
     packets = codec.encode(scaled) + codec.encode(None)
     return b"".join(bytes(packet) for packet in packets)
+
+
+def _black_out_yuv420(frame: VideoFrame, masks: tuple[Polygon, ...]) -> VideoFrame:
+    """Return a copy of a yuvj420p frame with the masks black: luma 0, chroma neutral.
+
+    That is what black RGB converts to; chroma, at half resolution, follows its own raster.
+    """
+    height, width = frame.height, frame.width
+    planes = frame.to_ndarray()  # luma rows, then the two chroma planes packed row after row
+    planes[:height][fill_polygons(masks, height, width)] = 0
+    chroma_mask = fill_polygons(masks, height // 2, width // 2)
+    quarter = height // 4
+    for start in (height, height + quarter):
+        chroma = planes[start : start + quarter].reshape(height // 2, width // 2)
+        chroma[chroma_mask] = 128
+    return VideoFrame.from_ndarray(planes, format="yuvj420p")
 
 
 def encode_array_jpeg(

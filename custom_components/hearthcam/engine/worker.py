@@ -24,6 +24,7 @@ from .clip_info import ClipInfo
 from .clips import ClipStore
 from .errors import StopRequestedError, StorageError, StreamError
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
+from .live import LiveFeed
 from .model import RecordedClip
 from .motion import Detector, MotionDetector, MotionResult
 from .recorder import Recorder, RecorderOptions
@@ -149,8 +150,10 @@ class FrameAnalyser:
         fps: float,
         width: int,
         on_result: Callable[[MotionResult], None],
+        live: LiveFeed | None = None,
     ) -> None:
         self.detector = detector
+        self.live = live or LiveFeed()
         self.enabled = True
         self.analysed_frames = 0
         self.decode_errors = 0
@@ -171,6 +174,7 @@ class FrameAnalyser:
         for frame in frames:
             if not isinstance(frame, VideoFrame) or frame.time is None:
                 continue
+            self.live.offer(frame)
             if not self._pacer.due(frame.time):
                 continue
             with self._lock:
@@ -222,6 +226,7 @@ class CameraWorker:
             settings.analysis_fps,
             settings.analysis_width,
             self._on_result,
+            LiveFeed(settings.privacy_masks),
         )
         self._analyser.enabled = settings.detection_enabled
         recorder = settings.recorder
@@ -295,6 +300,11 @@ class CameraWorker:
         """JPEG of the latest analysed frame with privacy masks applied; None before a frame."""
         frame = self._analyser.latest_frame()
         return None if frame is None else encode_jpeg(frame, max_width, self.settings.privacy_masks)
+
+    @property
+    def live(self) -> LiveFeed:
+        """The live view of the analysed stream (the sub-stream when there is one)."""
+        return self._analyser.live
 
     @property
     def stats(self) -> WorkerStats:
