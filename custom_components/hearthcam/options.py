@@ -22,6 +22,7 @@ from .const import (
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
+    CONF_OUTLINE_MOTION,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
     CONF_PRIVACY_MASKS,
@@ -72,6 +73,7 @@ class CameraOptions:
     allow_exports: bool
     export_expiry_hours: float
     privacy_masks: tuple[Polygon, ...]
+    outline_motion: bool
 
     def __post_init__(self) -> None:
         """Refuse what the engine cannot honour."""
@@ -134,6 +136,8 @@ class CameraOptions:
             export_expiry_hours=positive(CONF_EXPORT_EXPIRY_HOURS)
             or float(cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])),
             privacy_masks=polygons(CONF_PRIVACY_MASKS),
+            # On unless switched off with `false` itself.
+            outline_motion=values[CONF_OUTLINE_MOTION] is not False,
         )
 
     @property
@@ -183,4 +187,5 @@ class CameraOptions:
             recorder=self.recorder,
             analysis_fps=self.analysis_fps,
             privacy_masks=self.privacy_masks,
+            outline_motion=self.outline_motion,
         )
