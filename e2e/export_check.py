@@ -48,6 +48,8 @@ async def expect_refusal(
 async def allow_exports(rest: HomeAssistantRest, entry_id: str) -> None:
     """Turn on "allow exports" in the camera's options, through the options flow."""
     form: Json = await rest.post(OPTIONS_FLOW, {"handler": entry_id})
+    if form.get("type") == "menu":  # the options open on a menu: settings, or marking clips
+        form = await rest.post(f"{OPTIONS_FLOW}/{form['flow_id']}", {"next_step_id": "settings"})
     # Submit every section with the values the form shows, changing only allow_exports.
     user_input: Json = {}
     for field in form["data_schema"]:
