@@ -17,8 +17,8 @@ from playwright.async_api import Locator, Page, async_playwright
 from e2e.browser import find_chromium
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import CommandError, HomeAssistantWebSocket, websocket
+from e2e.options_flow import set_option
 
-OPTIONS_FLOW = "/api/config/config_entries/options/flow"
 STREAM_FEATURE = 2  # CameraEntityFeature.STREAM
 _TIMEOUT_MS = 60_000
 _RELOAD_TIMEOUT_S = 60.0
@@ -144,19 +144,7 @@ async def _set_share_raw_stream(
     rest: HomeAssistantRest, target: LiveTarget, *, share: bool
 ) -> None:
     """Switch the option in the options flow, then wait for the reloaded camera to show it."""
-    form: Json = await rest.post(OPTIONS_FLOW, {"handler": target.entry_id})
-    user_input: Json = {
-        field["name"]: {f["name"]: f.get("default") for f in field["schema"]}
-        for field in form["data_schema"]
-    }
-    if "share_raw_stream" not in user_input.get("privacy", {}):
-        msg = f"the options form has no privacy/share_raw_stream field: {user_input}"
-        raise ApiError(msg)
-    user_input["privacy"]["share_raw_stream"] = share
-    result: Json = await rest.post(f"{OPTIONS_FLOW}/{form['flow_id']}", user_input)
-    if result.get("type") != "create_entry":
-        msg = f"saving the options failed: {result}"
-        raise ApiError(msg)
+    await set_option(rest, target.entry_id, "privacy", "share_raw_stream", share)
     deadline = time.monotonic() + _RELOAD_TIMEOUT_S
     while bool(await _features(rest, target.camera) & STREAM_FEATURE) != share:
         if time.monotonic() > deadline:

@@ -15,6 +15,7 @@ from e2e.camera_flow import start_flow, submit
 from e2e.dashboard import camera_entities, ensure_dashboard
 from e2e.events import state_is, wait_for_event
 from e2e.export_check import allow_exports, check_bundle, expect_refusal, export
+from e2e.feedback_check import check_feedback
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import HomeAssistantWebSocket, websocket
 from e2e.library import ROOT_ID, find_clip
@@ -150,6 +151,8 @@ async def _scenario(
         path = await _check_clip(rest, ws, saved["data"], artifacts)
         await _check_still(rest, found.camera)
         await _check_export(rest, ws, saved["data"], artifacts)
+        async with step("mark_clip: a false alarm shows in the media browser, then is cleared"):
+            print(f"[e2e]   {await check_feedback(ws, saved['data'])}")
     async with step("the frontend in chromium: login, config flow dialog, media browser"):
         shots = await check_frontend(
             UiTarget(

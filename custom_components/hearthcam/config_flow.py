@@ -38,6 +38,7 @@ from .const import (
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
+    CONF_OUTLINE_MOTION,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
     CONF_PRIVACY_MASKS,
@@ -58,6 +59,7 @@ from .engine.errors import (
 from .engine.probe import probe
 from .engine.source import SourceOptions
 from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
+from .feedback_flow import ClipFeedbackSteps
 from .options import CameraOptions, InvalidOptionsError
 
 _LOGGER = logging.getLogger(__name__)
@@ -252,6 +254,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_MAX_CLIP: _number(30, 3600, UnitOfTime.SECONDS, slider=False),
         CONF_RETAIN_DAYS: _number(1, 365, UnitOfTime.DAYS, slider=False),
         CONF_MAX_STORAGE_GB: _number(0, 100000, UnitOfInformation.GIGABYTES, slider=False),
+        CONF_OUTLINE_MOTION: BooleanSelector(),
     },
     "connection": {
         CONF_RTSP_TRANSPORT: SelectSelector(
@@ -308,10 +311,16 @@ OPTION_ERRORS: dict[str, str] = {
 }
 
 
-class HearthCamOptionsFlow(OptionsFlowWithReload):
-    """One form of grouped settings; saving reloads the camera with them."""
+class HearthCamOptionsFlow(ClipFeedbackSteps, OptionsFlowWithReload):
+    """A menu: the grouped settings (saving reloads the camera), or marking recent clips."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the settings or the camera's latest clips."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "clips"])
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Show the settings with their current values; save them flat."""
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         errors: dict[str, str] = {}
@@ -328,7 +337,7 @@ class HearthCamOptionsFlow(OptionsFlowWithReload):
                 return self.async_create_entry(data=options)
             current = options
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=_options_schema(current),
             errors=errors,
             description_placeholders=placeholders,

@@ -22,6 +22,7 @@ from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
 from .camkit import QUICK_OPTIONS, SMALL, setup_camera, wait_for
+from .optionskit import form_defaults, open_settings
 
 CAMERA = "camera.front_door"
 LEFT_HALF = "0,0 0.5,0 0.5,1 0,1"
@@ -144,13 +145,8 @@ async def test_sharing_the_raw_stream_is_an_option(
     """Switched on in the options flow, the camera offers STREAM and returns its stream URL."""
     url = await _camera_url(make_footage, http_stream_server, seed=43)
     entry = await setup_camera(hass, url)
-    form = await hass.config_entries.options.async_init(entry.entry_id)
-    schema = form["data_schema"]
-    assert schema is not None
-    user_input = {
-        str(name): {str(key): key.default() for key in section.schema.schema}
-        for name, section in schema.schema.items()
-    }
+    form = await open_settings(hass, entry)
+    user_input = form_defaults(form["data_schema"])
     assert user_input["privacy"][CONF_SHARE_RAW_STREAM] is False
     user_input["privacy"][CONF_SHARE_RAW_STREAM] = True
     await hass.config_entries.options.async_configure(form["flow_id"], user_input)

@@ -7,35 +7,61 @@ import av
 from av.video.frame import VideoFrame
 import numpy as np
 
+from .motion import Box
 from .regions import Polygon, fill_polygons
 
 # Clip thumbnails (recorded, recovered and rebuilt alike): wide enough for a media browser tile.
 THUMBNAIL_MAX_WIDTH: Final = 480
 # FFmpeg's MJPEG quantiser scale: 2 is near-lossless, 31 worst; 4 keeps thumbnails small and sharp.
 _JPEG_QSCALE = 4
+# The motion outline: amber, which stands out on day and on night (grey) pictures alike.
+OUTLINE_RGB: Final = (255, 176, 0)
+# Line width in pixels per 160 pixels of picture width (3 px on a 480 px thumbnail).
+_OUTLINE_PER_160_PX: Final = 1
 
 
 def _even(value: float) -> int:
     return max(2, int(value) // 2 * 2)
 
 
+def draw_outline(rgb: np.ndarray, box: Box) -> np.ndarray:
+    """Draw the outline of a normalised box on an H x W x 3 image, in place; return it."""
+    height, width = rgb.shape[:2]
+    line = max(2, width * _OUTLINE_PER_160_PX // 160)
+    x0, y0, x1, y1 = box
+    left = min(width - 1, max(0, round(x0 * width)))
+    top = min(height - 1, max(0, round(y0 * height)))
+    right = max(left + 1, min(width, round(x1 * width)))
+    bottom = max(top + 1, min(height, round(y1 * height)))
+    colour = np.array(OUTLINE_RGB, np.uint8)
+    rgb[top : min(bottom, top + line), left:right] = colour
+    rgb[max(top, bottom - line) : bottom, left:right] = colour
+    rgb[top:bottom, left : min(right, left + line)] = colour
+    rgb[top:bottom, max(left, right - line) : right] = colour
+    return rgb
+
+
 def encode_jpeg(
     frame: VideoFrame,
     max_width: int | None = None,
     masks: tuple[Polygon, ...] = (),
+    outline: Box | None = None,
     *,
     qscale: int = _JPEG_QSCALE,
 ) -> bytes:
     """Encode a decoded frame as JPEG, scaled down (never up) to at most max_width pixels.
 
-    Privacy masks are painted black after scaling, on the encoder's own planes, so their cost
-    follows the output size and needs no conversion to RGB and back. qscale is FFmpeg's MJPEG
-    quantiser scale (2 near-lossless .. 31 worst).
+    An outline (a box in 0..1) is drawn first; privacy masks are painted black after scaling,
+    on the encoder's own planes, so nothing shows through a mask and their cost follows the
+    output size. qscale is FFmpeg's MJPEG quantiser scale (2 near-lossless .. 31 worst).
     """
     width, height = float(frame.width), float(frame.height)
     if max_width is not None and width > max_width:
         width, height = float(max_width), height * max_width / width
     size = {"width": _even(width), "height": _even(height)}
+    if outline is not None:
+        rgb = draw_outline(frame.reformat(**size, format="rgb24").to_ndarray(), outline)
+        frame = VideoFrame.from_ndarray(rgb, format="rgb24")
     scaled = frame.reformat(**size, format="yuvj420p")
     if masks:
         scaled = _black_out_yuv420(scaled, masks)
