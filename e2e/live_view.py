@@ -14,7 +14,7 @@ import time
 import aiohttp
 from playwright.async_api import Locator, Page, async_playwright
 
-from e2e.browser import find_chromium
+from e2e.browser import find_chromium, log_in
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import CommandError, HomeAssistantWebSocket, websocket
 from e2e.options_flow import set_option
@@ -169,7 +169,7 @@ async def _watch_in_chromium(target: LiveTarget, *, shared: bool) -> None:
             context = await browser.new_context(viewport={"width": 1280, "height": 800})
             page = await context.new_page()
             page.set_default_timeout(_TIMEOUT_MS)
-            await _log_in(page, target)
+            await log_in(page, target.base_url, target.username, target.password)
             await page.goto(
                 f"{target.base_url}{target.dashboard}?more-info-entity-id={target.camera}"
             )
@@ -183,15 +183,6 @@ async def _watch_in_chromium(target: LiveTarget, *, shared: bool) -> None:
             raise
         finally:
             await browser.close()
-
-
-async def _log_in(page: Page, target: LiveTarget) -> None:
-    """Sign in on Home Assistant's login page."""
-    await page.goto(target.base_url)
-    await page.get_by_label("Username").fill(target.username)
-    await page.get_by_label("Password", exact=True).fill(target.password)
-    await page.get_by_role("button", name="Log in").click()
-    await page.wait_for_url(lambda url: "/auth/authorize" not in url)
 
 
 async def _see_picture_change(image: Locator, target: LiveTarget) -> None:
