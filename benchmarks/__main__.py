@@ -1,4 +1,6 @@
-"""Entry point: `python -m benchmarks [pipeline|accuracy|export|loop_stall|all] [--json] [--quick]`.
+"""Entry point: `python -m benchmarks [pipeline|accuracy|export|loop_stall|live_view|all] ...`.
+
+Each suite takes [--json] [--quick].
 
 `all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
 one object.
@@ -7,13 +9,14 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, export, loop_stall, pipeline
+from benchmarks import accuracy, export, live_view, loop_stall, pipeline
 
 SUITES = {
     "pipeline": pipeline.main,
     "accuracy": accuracy.main,
     "export": export.main,
     "loop_stall": loop_stall.main,
+    "live_view": live_view.main,
 }
 
 

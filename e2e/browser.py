@@ -98,7 +98,7 @@ async def _check(browser: Browser, target: UiTarget) -> list[Path]:
     page.set_default_timeout(_TIMEOUT_MS)
     _record_console(page, target.screenshots / "console.log")
     shots: list[Path] = []
-    await _log_in(page, target)
+    await log_in(page, target.base_url, target.username, target.password)
 
     # The "add integration" link a README or My Home Assistant uses; it asks to confirm first.
     await page.goto(f"{target.base_url}/config/integrations/dashboard/add?domain=hearthcam")
@@ -122,13 +122,15 @@ async def _check(browser: Browser, target: UiTarget) -> list[Path]:
     return shots
 
 
-async def _log_in(page: Page, target: UiTarget) -> None:
-    """Sign in on Home Assistant's login page, as a person would."""
-    await page.goto(target.base_url)
-    await page.get_by_label("Username").fill(target.username)
-    await page.get_by_label("Password", exact=True).fill(target.password)
+async def log_in(page: Page, base_url: str, username: str, password: str) -> None:
+    """Sign in on Home Assistant's login page, as a person would, and wait for the frontend."""
+    await page.goto(base_url)
+    await page.get_by_label("Username").fill(username)
+    await page.get_by_label("Password", exact=True).fill(password)
     await page.get_by_role("button", name="Log in").click()
     await page.wait_for_url(lambda url: "/auth/authorize" not in url, timeout=_TIMEOUT_MS)
+    # The frontend stores its tokens only after the redirect: until the sidebar shows, a new
+    # navigation would land on the login page again.
     await _wait_for_text(page, "Settings", "the sidebar after logging in")
 
 

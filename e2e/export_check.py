@@ -9,8 +9,7 @@ import zipfile
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import CommandError, HomeAssistantWebSocket
 from e2e.media_checks import ClipFacts, check_clip
-
-OPTIONS_FLOW = "/api/config/config_entries/options/flow"
+from e2e.options_flow import set_option
 
 
 async def _export_clip(ws: HomeAssistantWebSocket, data: Json) -> Json:
@@ -47,19 +46,7 @@ async def expect_refusal(
 
 async def allow_exports(rest: HomeAssistantRest, entry_id: str) -> None:
     """Turn on "allow exports" in the camera's options, through the options flow."""
-    form: Json = await rest.post(OPTIONS_FLOW, {"handler": entry_id})
-    # Submit every section with the values the form shows, changing only allow_exports.
-    user_input: Json = {}
-    for field in form["data_schema"]:
-        user_input[field["name"]] = {f["name"]: f.get("default") for f in field["schema"]}
-    if "allow_exports" not in user_input.get("privacy", {}):
-        msg = f"the options form has no privacy/allow_exports field: {list(user_input)}"
-        raise ApiError(msg)
-    user_input["privacy"]["allow_exports"] = True
-    result: Json = await rest.post(f"{OPTIONS_FLOW}/{form['flow_id']}", user_input)
-    if result.get("type") != "create_entry":
-        msg = f"saving the options failed: {result}"
-        raise ApiError(msg)
+    await set_option(rest, entry_id, "privacy", "allow_exports", True)
 
 
 async def export(ws: HomeAssistantWebSocket, data: Json, timeout_s: float = 60) -> Json:

@@ -16,9 +16,11 @@ from e2e.consent_check import check_links_and_ui_export
 from e2e.dashboard import camera_entities, ensure_dashboard
 from e2e.events import state_is, wait_for_event
 from e2e.export_check import allow_exports, check_bundle, expect_refusal, export
+from e2e.feedback_check import check_feedback
 from e2e.ha_rest import ApiError, HomeAssistantRest, Json
 from e2e.ha_ws import HomeAssistantWebSocket, websocket
 from e2e.library import ROOT_ID, find_clip
+from e2e.live_view import LiveTarget, check_live_view
 from e2e.media_checks import check_clip, check_jpeg
 from e2e.scene import walk_scene, write_scene
 from e2e.stack import Stack, StackSettings
@@ -151,6 +153,8 @@ async def _scenario(
         await _check_still(rest, found.camera)
         await _check_export(rest, ws, saved["data"], artifacts)
         await check_links_and_ui_export(rest, ws, saved["data"], artifacts, step)
+        async with step("mark_clip: a false alarm shows in the media browser, then is cleared"):
+            print(f"[e2e]   {await check_feedback(ws, saved['data'])}")
     async with step("the frontend in chromium: login, config flow dialog, media browser"):
         shots = await check_frontend(
             UiTarget(
@@ -164,6 +168,20 @@ async def _scenario(
             )
         )
         print(f"[e2e] screenshots: {', '.join(str(s) for s in shots)}")
+    async with step("live view: masked MJPEG in chromium; the raw stream only when shared"):
+        await check_live_view(
+            rest,
+            session,
+            LiveTarget(
+                stack.settings.base_url,
+                USER,
+                PASSWORD,
+                found.entry_id,
+                found.camera,
+                found.dashboard,
+                artifacts / "screenshots",
+            ),
+        )
 
 
 async def _add_camera(

@@ -6,6 +6,10 @@ import subprocess
 import sys
 from typing import Any
 
+import pytest
+
+from devkit.pytest_plugin import LIVE555_GROUP
+
 ROOT = Path(__file__).parents[1]
 PIPELINE_FIGURES = {
     "decode_floor_cpu_s",
@@ -80,3 +84,15 @@ def test_export_benchmark_quick_run_reports_every_figure() -> None:
         assert report[f"export_{kind}_bundle_mb"] > 0
     # Re-encoding costs more than copying, whatever the machine.
     assert report["export_masked_cpu_s"] > report["export_copy_cpu_s"]
+
+
+@pytest.mark.xdist_group(LIVE555_GROUP)  # its live555 takes the one RTSP port
+def test_live_view_benchmark_quick_run_reports_every_figure() -> None:
+    """`scripts/bench live_view --quick --json`: CPU with one viewer against nobody watching."""
+    report = _bench_json("live_view", "--quick")
+    assert report["cpu_cores_nobody_watching"] > 0
+    assert report["cpu_cores_one_viewer"] > 0
+    assert report["live_view_cpu_ratio"] > 0
+    assert report["live_view_fps"] > 0
+    assert report["live_view_kb_per_frame"] > 0
+    assert set(report["meets_targets"]) == set(report["targets"])

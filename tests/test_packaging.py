@@ -90,7 +90,9 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     """A key without a string shows users a raw key instead of a sentence."""
     strings = _json(INTEGRATION / "translations" / "en.json")
     config, exception_strings = strings["config"], strings["exceptions"]
+    options = strings["options"]
     assert isinstance(config, dict)
+    assert isinstance(options, dict)
     assert isinstance(exception_strings, dict)
     # The "Export a clip" flow's strings are its own (config_subentries.export).
     export_flow = INTEGRATION / "exports" / "flow.py"
@@ -100,8 +102,8 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     aborts = set(re.findall(r'(?:abort|reason)="(\w+)"', code)) | {"already_configured"}
     exceptions = set(re.findall(r'translation_key="(\w+)"', code + export_flow.read_text()))
     assert form_errors, "the pattern no longer finds the config flow's errors"
-    assert form_errors <= set(config["error"])
-    assert aborts <= set(config["abort"])
+    assert form_errors <= set(config["error"]) | set(options["error"])
+    assert aborts <= set(config["abort"]) | set(options["abort"])
     assert exceptions <= set(exception_strings)
 
     subentry = strings["config_subentries"]

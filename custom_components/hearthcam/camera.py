@@ -1,5 +1,6 @@
-"""The camera entity: the stream for Home Assistant's player, stills from the analysed frames."""
+"""The camera entity: stills and live view from the analysed frames, the raw stream on request."""
 
+from aiohttp import web
 from homeassistant.components.camera import Camera
 from homeassistant.components.camera.const import CameraEntityFeature
 from homeassistant.core import HomeAssistant, callback
@@ -8,6 +9,7 @@ from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 from .coordinator import HearthCamCoordinator
 from .data import HearthCamConfigEntry
 from .entity import HearthCamEntity
+from .live_view import async_live_response
 
 PARALLEL_UPDATES = 0
 
@@ -22,13 +24,20 @@ async def async_setup_entry(
 
 
 class HearthCamCamera(HearthCamEntity, Camera):
-    """One HearthCam camera; named after its device."""
+    """One HearthCam camera; named after its device.
+
+    Its live view is HearthCam's own MJPEG with privacy masks applied. Only when the camera's
+    options share the raw stream does it offer STREAM (HLS/WebRTC, camera.record, play_stream);
+    otherwise it has no stream source, so Home Assistant refuses those.
+    """
 
     _attr_name = None
-    _attr_supported_features = CameraEntityFeature.STREAM | CameraEntityFeature.ON_OFF
 
     def __init__(self, coordinator: HearthCamCoordinator) -> None:
         super().__init__(coordinator, "camera")
+        self._attr_supported_features = CameraEntityFeature.ON_OFF
+        if coordinator.options.share_raw_stream:
+            self._attr_supported_features |= CameraEntityFeature.STREAM
 
     @callback
     def _update_attrs(self) -> None:
@@ -40,8 +49,15 @@ class HearthCamCamera(HearthCamEntity, Camera):
         self._attr_is_recording = coordinator.is_recording
 
     async def stream_source(self) -> str | None:
-        """Return the camera's own stream URL, credentials included, for stream/go2rtc."""
-        return self.coordinator.settings.stream_url if self.coordinator.camera_on else None
+        """Return the raw stream's URL, credentials included, only if the options share it."""
+        coordinator = self.coordinator
+        if not (coordinator.options.share_raw_stream and coordinator.camera_on):
+            return None
+        return coordinator.settings.stream_url
+
+    async def handle_async_mjpeg_stream(self, request: web.Request) -> web.StreamResponse | None:
+        """Serve the live view from the analysed frames, privacy masks applied."""
+        return await async_live_response(self.hass, request, self.coordinator)
 
     async def async_camera_image(
         self,

@@ -39,12 +39,14 @@ from .const import (
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
+    CONF_OUTLINE_MOTION,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
     CONF_PRIVACY_MASKS,
     CONF_RETAIN_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
+    CONF_SHARE_RAW_STREAM,
     CONF_STREAM_URL,
     DEFAULT_OPTIONS,
     DOMAIN,
@@ -59,6 +61,7 @@ from .engine.probe import probe
 from .engine.source import SourceOptions
 from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
 from .exports.flow import SUBENTRY_TYPE_EXPORT, ExportClipFlow
+from .feedback_flow import ClipFeedbackSteps
 from .options import CameraOptions, InvalidOptionsError
 
 _LOGGER = logging.getLogger(__name__)
@@ -262,6 +265,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_MAX_CLIP: _number(30, 3600, UnitOfTime.SECONDS, slider=False),
         CONF_RETAIN_DAYS: _number(1, 365, UnitOfTime.DAYS, slider=False),
         CONF_MAX_STORAGE_GB: _number(0, 100000, UnitOfInformation.GIGABYTES, slider=False),
+        CONF_OUTLINE_MOTION: BooleanSelector(),
     },
     "connection": {
         CONF_RTSP_TRANSPORT: SelectSelector(
@@ -276,6 +280,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_ALLOW_EXPORTS: BooleanSelector(),
         CONF_EXPORT_EXPIRY_HOURS: _number(1, 168, UnitOfTime.HOURS, slider=False),
         CONF_PRIVACY_MASKS: TextSelector(TextSelectorConfig(multiline=True)),
+        CONF_SHARE_RAW_STREAM: BooleanSelector(),
     },
 }
 
@@ -317,10 +322,16 @@ OPTION_ERRORS: dict[str, str] = {
 }
 
 
-class HearthCamOptionsFlow(OptionsFlowWithReload):
-    """One form of grouped settings; saving reloads the camera with them."""
+class HearthCamOptionsFlow(ClipFeedbackSteps, OptionsFlowWithReload):
+    """A menu: the grouped settings (saving reloads the camera), or marking recent clips."""
 
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Offer the settings or the camera's latest clips."""
+        return self.async_show_menu(step_id="init", menu_options=["settings", "clips"])
+
+    async def async_step_settings(
+        self, user_input: dict[str, Any] | None = None
+    ) -> ConfigFlowResult:
         """Show the settings with their current values; save them flat."""
         current = {**DEFAULT_OPTIONS, **self.config_entry.options}
         errors: dict[str, str] = {}
@@ -337,7 +348,7 @@ class HearthCamOptionsFlow(OptionsFlowWithReload):
                 return self.async_create_entry(data=options)
             current = options
         return self.async_show_form(
-            step_id="init",
+            step_id="settings",
             data_schema=_options_schema(current),
             errors=errors,
             description_placeholders=placeholders,

@@ -2,6 +2,8 @@
 
 from typing import Final
 
+from .engine.worker import STOP_TIMEOUT_S as WORKER_STOP_TIMEOUT_S
+
 DOMAIN: Final = "hearthcam"
 
 # Config entry data (the camera connection; changed through reconfigure).
@@ -23,6 +25,9 @@ CONF_EXPORT_EXPIRY_HOURS: Final = "export_expiry_hours"
 # Polygons as text, one per line of `x,y` points in 0..1 (engine/regions.py reads them).
 CONF_MOTION_ZONES: Final = "motion_zones"
 CONF_PRIVACY_MASKS: Final = "privacy_masks"
+CONF_OUTLINE_MOTION: Final = "outline_motion"  # clip thumbnails outline where motion began
+# Hand the camera's raw stream (no masks, audio included) to Home Assistant's stream, or not.
+CONF_SHARE_RAW_STREAM: Final = "share_raw_stream"
 
 DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_SENSITIVITY: 5,
@@ -38,6 +43,8 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_EXPORT_EXPIRY_HOURS: 24.0,
     CONF_MOTION_ZONES: "",
     CONF_PRIVACY_MASKS: "",
+    CONF_OUTLINE_MOTION: True,
+    CONF_SHARE_RAW_STREAM: False,
 }
 
 # Where clips live: under the first media folder, in this subfolder.
@@ -59,4 +66,4 @@ EVENT_TYPE_CLIP_SAVED: Final = "clip_saved"
 # unload or shutdown never leaves a thread behind. Export threads get the same budget to stop.
 OPEN_TIMEOUT_S: Final = 4.0
 STALL_TIMEOUT_S: Final = 4.0
-STOP_TIMEOUT_S: Final = 5.0
+STOP_TIMEOUT_S: Final = WORKER_STOP_TIMEOUT_S  # the engine worker's own budget

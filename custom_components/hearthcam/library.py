@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Final
 
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
+from .const import DOMAIN
 from .engine.clip_info import ClipInfo, ClipName
 from .engine.clips import ClipStore
-from .engine.model import ClipTrigger
+from .engine.model import ClipTrigger, Verdict
+from .engine.motion_place import clip_area
 
 PAGE_SIZE: Final = 100
 
@@ -29,6 +33,19 @@ DEFAULT_TEXTS: Final[Mapping[str, str]] = {
     "clip_motion": "{time} · {duration} · motion {motion} %",
     "clip_manual": "{time} · {duration} · recorded on request",
     "clip_kept": "{title} · kept",
+    "clip_where": "{title} · {where}",
+    "area_upper_left": "upper left",
+    "area_top": "top",
+    "area_upper_right": "upper right",
+    "area_left": "left",
+    "area_centre": "centre",
+    "area_right": "right",
+    "area_lower_left": "lower left",
+    "area_bottom": "bottom",
+    "area_lower_right": "lower right",
+    "area_whole_picture": "whole picture",
+    "clip_false_alarm": "{title} · marked as a false alarm",
+    "clip_correct": "{title} · marked as correct",
 }
 
 
@@ -45,6 +62,15 @@ class Texts:
             return template.format(**values)
         except KeyError, IndexError, ValueError:
             return DEFAULT_TEXTS[key].format(**values)
+
+
+async def async_texts(hass: HomeAssistant) -> Texts:
+    """Templates of the `common` strings in the user's language, keyed by short name."""
+    prefix = f"component.{DOMAIN}.common."
+    translations = await async_get_translations(hass, hass.config.language, "common", [DOMAIN])
+    return Texts(
+        {k.removeprefix(prefix): v for k, v in translations.items() if k.startswith(prefix)}
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +124,16 @@ def newest_of_day(store: ClipStore, camera_key: str, day: date) -> tuple[ClipInf
     return (newest[0] if newest else None), store.count_between(camera_key, start, end)
 
 
+def latest_clips(store: ClipStore, camera_key: str, limit: int) -> list[ClipInfo]:
+    """Return a camera's newest clips, at most limit, newest first."""
+    clips: list[ClipInfo] = []
+    for day in store.days(camera_key):
+        if len(clips) >= limit:
+            break
+        clips += store.clips(camera_key, day, 0, limit - len(clips))
+    return clips
+
+
 def newest_clip(store: ClipStore, camera_key: str) -> ClipInfo | None:
     """Return the newest clip of a camera, if any."""
     days = store.days(camera_key)
@@ -115,7 +151,10 @@ def day_label(texts: Texts, day: date, today: date) -> str:
 
 
 def clip_title(texts: Texts, clip: ClipInfo) -> str:
-    """E.g. `14:32:05 · 42 s · motion 3.2 %`, in local time; kept clips say so."""
+    """E.g. `14:32:05 · 42 s · motion 3.2 % · lower left`, in local time.
+
+    Where the motion began follows when it is known; kept and marked clips say so.
+    """
     values = {
         "time": dt_util.as_local(clip.start).strftime("%H:%M:%S"),
         "duration": format_duration(clip.duration_s),
@@ -123,7 +162,19 @@ def clip_title(texts: Texts, clip: ClipInfo) -> str:
     }
     key = "clip_manual" if clip.trigger is ClipTrigger.MANUAL else "clip_motion"
     title = texts.format(key, **values)
-    return texts.format("clip_kept", title=title) if clip.kept else title
+    if (area := clip_area(clip)) is not None:
+        title = texts.format("clip_where", title=title, where=texts.format(f"area_{area}"))
+    if clip.kept:
+        title = texts.format("clip_kept", title=title)
+    if clip.verdict is not None:
+        title = texts.format(_VERDICT_TEXTS[clip.verdict], title=title)
+    return title
+
+
+_VERDICT_TEXTS: Final = {
+    Verdict.FALSE_ALARM: "clip_false_alarm",
+    Verdict.CORRECT: "clip_correct",
+}
 
 
 def format_duration(seconds: float) -> str:

@@ -18,7 +18,6 @@ from homeassistant.components.media_source import (
     Unresolvable,
 )
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers.translation import async_get_translations
 from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN
@@ -37,6 +36,7 @@ from .identifiers import (
 )
 from .library import (
     Texts,
+    async_texts,
     clip_title,
     day_label,
     day_page,
@@ -101,7 +101,7 @@ class HearthCamMediaSource(MediaSource):
                 camera_key_for(entry.entry_id): entry.title
                 for entry in self.hass.config_entries.async_entries(DOMAIN)
             },
-            texts=Texts(await self._async_texts()),
+            texts=await async_texts(self.hass),
             today=dt_util.now().date(),
         )
         if store is None:  # no camera was ever set up: nothing to show yet
@@ -112,14 +112,6 @@ class HearthCamMediaSource(MediaSource):
         if node is None:
             raise _browse_error(item)
         return node
-
-    async def _async_texts(self) -> dict[str, str]:
-        """Templates of the `common` strings in the user's language, keyed by short name."""
-        prefix = f"component.{DOMAIN}.common."
-        translations = await async_get_translations(
-            self.hass, self.hass.config.language, "common", [DOMAIN]
-        )
-        return {k.removeprefix(prefix): v for k, v in translations.items() if k.startswith(prefix)}
 
 
 def _browse(

@@ -22,12 +22,14 @@ from .const import (
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
     CONF_OFF_DELAY,
+    CONF_OUTLINE_MOTION,
     CONF_POST_ROLL,
     CONF_PRE_ROLL,
     CONF_PRIVACY_MASKS,
     CONF_RETAIN_DAYS,
     CONF_RTSP_TRANSPORT,
     CONF_SENSITIVITY,
+    CONF_SHARE_RAW_STREAM,
     DEFAULT_OPTIONS,
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
@@ -72,6 +74,8 @@ class CameraOptions:
     allow_exports: bool
     export_expiry_hours: float
     privacy_masks: tuple[Polygon, ...]
+    outline_motion: bool
+    share_raw_stream: bool = False  # the raw stream goes to Home Assistant's stream
 
     def __post_init__(self) -> None:
         """Refuse what the engine cannot honour."""
@@ -134,6 +138,10 @@ class CameraOptions:
             export_expiry_hours=positive(CONF_EXPORT_EXPIRY_HOURS)
             or float(cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])),
             privacy_masks=polygons(CONF_PRIVACY_MASKS),
+            # On unless switched off with `false` itself.
+            outline_motion=values[CONF_OUTLINE_MOTION] is not False,
+            # Like exports, the raw stream is shared only when switched on with `true` itself.
+            share_raw_stream=values[CONF_SHARE_RAW_STREAM] is True,
         )
 
     @property
@@ -183,4 +191,5 @@ class CameraOptions:
             recorder=self.recorder,
             analysis_fps=self.analysis_fps,
             privacy_masks=self.privacy_masks,
+            outline_motion=self.outline_motion,
         )

@@ -1,4 +1,4 @@
-"""Actions on clips: delete (administrators), keep from retention, record on request.
+"""Actions on clips: delete (administrators), keep from retention, mark, record on request.
 
 The export actions are in exports/actions.py.
 """
@@ -17,13 +17,15 @@ from homeassistant.helpers import config_validation as cv, entity_registry as er
 from homeassistant.helpers.dispatcher import async_dispatcher_send
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.helpers.target import TargetSelection, async_extract_referenced_entity_ids
+from homeassistant.util import dt as dt_util
 import probatio
 
-from .action_errors import action_error, translated_errors
+from .action_errors import MAX_ECHO, action_error, translated_errors
 from .const import ATTR_CLIP_ID, DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import DATA_CLIP_STORE, HearthCamConfigEntry
 from .engine.clips import ClipStore
+from .engine.model import Verdict
 from .identifiers import clip_id_from_user
 from .usage import SIGNAL_STORAGE_CHANGED
 
@@ -32,6 +34,14 @@ _LOGGER = logging.getLogger(__name__)
 SERVICE_DELETE_CLIP: Final = "delete_clip"
 SERVICE_KEEP_CLIP: Final = "keep_clip"
 SERVICE_RECORD_CLIP: Final = "record_clip"
+SERVICE_MARK_CLIP: Final = "mark_clip"
+ATTR_VERDICT: Final = "verdict"
+# The verdict that clears what was said before.
+VERDICT_NONE: Final = "none"
+VERDICTS: Final[dict[str, Verdict | None]] = {
+    **{verdict.value: verdict for verdict in Verdict},
+    VERDICT_NONE: None,
+}
 ATTR_KEEP: Final = "keep"
 ATTR_DURATION: Final = "duration"
 # A manual clip is split at the camera's longest-clip option like any other; an hour bounds
@@ -43,6 +53,13 @@ _KEEP_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_CLIP_ID): cv.string,
         probatio.Optional(ATTR_KEEP, default=True): cv.boolean,
+    }
+)
+# The verdict is checked by the action itself, so an unknown one gets a translated error.
+_MARK_SCHEMA: Final = probatio.Schema(
+    {
+        probatio.Required(ATTR_CLIP_ID): cv.string,
+        probatio.Required(ATTR_VERDICT): cv.string,
     }
 )
 _RECORD_SCHEMA: Final = cv.make_entity_service_schema(
@@ -64,6 +81,7 @@ def async_setup_services(hass: HomeAssistant) -> None:
     hass.services.async_register(
         DOMAIN, SERVICE_RECORD_CLIP, _async_record_clip, schema=_RECORD_SCHEMA
     )
+    hass.services.async_register(DOMAIN, SERVICE_MARK_CLIP, _async_mark_clip, schema=_MARK_SCHEMA)
 
 
 async def _async_delete_clip(call: ServiceCall) -> None:
@@ -77,6 +95,25 @@ async def _async_keep_clip(call: ServiceCall) -> None:
     """Protect a clip from retention, or release it again."""
     store, clip_id = _store_and_clip(call)
     await _async_change(call.hass, clip_id, store.set_kept, clip_id, call.data[ATTR_KEEP])
+
+
+async def _async_mark_clip(call: ServiceCall) -> None:
+    """Say whether a clip was a false alarm or correct, or take that back; it stays local."""
+    raw = call.data[ATTR_VERDICT]
+    if raw not in VERDICTS:
+        raise action_error(
+            key="invalid_verdict", verdict=str(raw)[:MAX_ECHO], allowed=", ".join(VERDICTS)
+        )
+    store, clip_id = _store_and_clip(call)
+    await async_mark_clip(call.hass, store, clip_id, VERDICTS[raw])
+
+
+async def async_mark_clip(
+    hass: HomeAssistant, store: ClipStore, clip_id: str, verdict: Verdict | None
+) -> None:
+    """Store a verdict with a clip (the action and the options flow share this)."""
+    await _async_change(hass, clip_id, store.set_verdict, clip_id, verdict, dt_util.utcnow())
+    _LOGGER.info("Clip %s marked %s", clip_id, verdict or VERDICT_NONE)
 
 
 async def _async_record_clip(call: ServiceCall) -> None:

@@ -15,6 +15,7 @@ import numpy as np
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger, RecordedClip
+from custom_components.hearthcam.engine.motion import Box
 from custom_components.hearthcam.engine.mp4 import open_fragmented_mp4
 
 
@@ -56,6 +57,7 @@ def record(
     link: bool = False,
     peak_score: float = 0.0,
     motion_timeline: tuple[tuple[float, float], ...] = (),
+    onset_box: Box | None = None,
 ) -> ClipInfo:
     """Record a clip the way the recorder does: allocate, write the part, finalize."""
     _, part = store.allocate(camera, start)
@@ -77,7 +79,13 @@ def record(
         thumbnail_jpeg=thumbnail,
         motion_offset_s=0.5,
     )
-    return store.finalize(recorded, peak_score=peak_score, motion_timeline=motion_timeline)
+    return store.finalize(
+        recorded,
+        peak_score=peak_score,
+        motion_timeline=motion_timeline,
+        motion_boxes=() if onset_box is None else ((0.5, onset_box),),
+        onset_box=onset_box,
+    )
 
 
 def decode_frames(path: Path) -> list[np.ndarray]:

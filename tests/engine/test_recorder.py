@@ -57,7 +57,7 @@ def _small(duration_s: float, **changes: Any) -> Scene:
 def test_motion_clip_starts_at_the_pre_roll_keyframe_and_copies_packets_exactly(
     make_footage: MakeFootage, tmp_path: Path
 ) -> None:
-    """The issue's acceptance: 5 s pre-roll from a keyframe, motion, 1 s post-roll, stream copy."""
+    """Acceptance: 5 s pre-roll from a keyframe, motion, 1 s post-roll, stream copy."""
     mover = MovingObject(10.0, 14.0, (0.2, 0.5), (0.8, 0.5), color=RED)
     footage = make_footage(_small(14.0, objects=(mover,)))
     sink, clock = Sink(tmp_path), StreamClock()

@@ -11,11 +11,15 @@ import threading
 import time
 
 import av
+import numpy as np
 import pytest
 
+from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.errors import StorageFullError, StreamErrorKind
+from custom_components.hearthcam.engine.imaging import OUTLINE_RGB
 from custom_components.hearthcam.engine.model import ClipTrigger
+from custom_components.hearthcam.engine.motion_place import clip_area
 from custom_components.hearthcam.engine.source import SourceOptions
 from custom_components.hearthcam.engine.worker import CameraWorker
 from devkit.footage import Scene
@@ -47,6 +51,17 @@ def _frames(path: Path) -> int:
         return sum(1 for _ in container.decode(video=0))
 
 
+def _assert_outlined(thumbnail: Path, box: tuple[float, float, float, float]) -> None:
+    """The thumbnail shows the motion outline along the box's top edge."""
+    with av.open(str(thumbnail)) as container:
+        image = next(container.decode(video=0)).to_ndarray(format="rgb24").astype(int)
+    height, width = image.shape[:2]
+    x0, y0, x1, _ = box
+    row = min(height - 1, round(y0 * height) + 1)
+    edge = image[row, round(x0 * width) + 4 : round(x1 * width) - 4]
+    assert np.abs(edge - OUTLINE_RGB).max(axis=1).mean() < 80  # chroma is subsampled
+
+
 def test_motion_over_rtsp_becomes_a_playable_clip(
     make_footage: MakeFootage, rtsp_server: Live555Server, tmp_path: Path
 ) -> None:
@@ -71,8 +86,13 @@ def test_motion_over_rtsp_becomes_a_playable_clip(
     assert clip.peak_score > 0.002
     assert clip.motion_timeline
     assert clip.has_thumbnail
+    # The walker enters on the left, mid-height, and crosses to the right.
+    assert clip.onset_box is not None
+    assert clip_area(clip) == "left"
+    assert clip.motion_boxes[0][1][0] < 0.3 < clip.motion_boxes[-1][1][2]
     store = ClipStore(tmp_path)
     store.load()
+    _assert_outlined(store.resolve(clip.clip_id, ClipFile.THUMBNAIL), clip.onset_box)
     assert abs(_frames(store.resolve(clip.clip_id)) - clip.duration_s * 15) <= 2
     assert snapshot is not None
     assert snapshot.startswith(b"\xff\xd8")
@@ -215,6 +235,7 @@ def test_disk_full_stops_recording_but_not_detection(
 _KILLED_WORKER = """
 import sys, threading
 from pathlib import Path
+from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.worker import CameraWorker
 from tests.engine.workerkit import settings

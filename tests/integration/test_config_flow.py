@@ -39,6 +39,7 @@ from devkit.live555 import Live555Server
 from devkit.pytest_plugin import MakeFootage
 
 from .conftest import TEST_STREAM_URL
+from .optionskit import form_defaults, open_settings
 
 SCENE = Scene(width=320, height=240, duration_s=3.0)
 CREDENTIALS = ("user", "secret")  # What the simulator's /auth/ endpoints accept.
@@ -409,14 +410,6 @@ async def test_reconfigure_to_another_cameras_stream_aborts(
 # --- options flow ------------------------------------------------------------------------
 
 
-def _form_defaults(schema: Any) -> dict[str, dict[str, Any]]:
-    """The values the options form shows, by section."""
-    return {
-        str(name): {str(key): key.default() for key in section.schema.schema}
-        for name, section in schema.schema.items()
-    }
-
-
 def _sectioned(options: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Options as the form submits them: grouped by section."""
     return {
@@ -430,10 +423,10 @@ async def test_options_flow_shows_defaults_and_saves_flat(
 ) -> None:
     """An entry without options shows the defaults; saving stores every option flat, typed."""
     mock_config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await open_settings(hass, mock_config_entry)
     assert result["type"] is FlowResultType.FORM
-    assert result["step_id"] == "init"
-    assert _form_defaults(result["data_schema"]) == _sectioned(dict(DEFAULT_OPTIONS))
+    assert result["step_id"] == "settings"
+    assert form_defaults(result["data_schema"]) == _sectioned(dict(DEFAULT_OPTIONS))
 
     changed = {
         **DEFAULT_OPTIONS,
@@ -457,7 +450,7 @@ async def test_options_flow_keeps_options_it_does_not_show(
     """Options saved by a later version (zones, say) survive a save of this form."""
     entry = _camera_entry(hass, http_url)
     hass.config_entries.async_update_entry(entry, options={**entry.options, "zones": ["x"]})
-    result = await hass.config_entries.options.async_init(entry.entry_id)
+    result = await open_settings(hass, entry)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"], _sectioned(dict(DEFAULT_OPTIONS))
     )
@@ -486,7 +479,7 @@ async def test_options_flow_rejects_out_of_range_values(
 ) -> None:
     """Values outside their range are refused by the form; nothing is saved."""
     mock_config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await open_settings(hass, mock_config_entry)
     with pytest.raises(InvalidData):
         await hass.config_entries.options.async_configure(
             result["flow_id"], _sectioned({**DEFAULT_OPTIONS, key: value})
@@ -499,7 +492,7 @@ async def test_options_flow_clip_must_outlast_pre_roll(
 ) -> None:
     """A longest clip no longer than the pre-roll is refused with a message; then fixed."""
     mock_config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await open_settings(hass, mock_config_entry)
     bad = {**DEFAULT_OPTIONS, CONF_PRE_ROLL: 30, CONF_MAX_CLIP: 30}
     result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(bad))
     assert result["type"] is FlowResultType.FORM
@@ -525,7 +518,7 @@ async def test_options_flow_refuses_unreadable_polygons(
 ) -> None:
     """A zone or mask that does not parse is refused, saying why; a valid one is saved."""
     mock_config_entry.add_to_hass(hass)
-    result = await hass.config_entries.options.async_init(mock_config_entry.entry_id)
+    result = await open_settings(hass, mock_config_entry)
     bad = {**DEFAULT_OPTIONS, key: "0,0 1,0 2,1"}
     result = await hass.config_entries.options.async_configure(result["flow_id"], _sectioned(bad))
     assert result["type"] is FlowResultType.FORM
@@ -561,7 +554,12 @@ def test_every_field_error_and_section_has_english_text() -> None:
     assert set(config_flow.PROBE_ERRORS.values()) <= set(config["error"])
     assert "reconfigure_successful" in config["abort"]
 
-    init = options["step"]["init"]
+    menu = options["step"]["init"]
+    assert set(menu["menu_options"]) == {"settings", "clips"}
+    clips = options["step"]["clips"]
+    assert set(clips["data"]) == set(clips["data_description"]) == {"clip", "verdict"}
+    assert {"clip_not_found", "clip_not_marked"} <= set(options["error"])
+    init = options["step"]["settings"]
     assert init["title"]
     assert init["description"]
     assert set(init["sections"]) == set(config_flow.OPTION_SECTIONS)

@@ -29,11 +29,11 @@ from custom_components.hearthcam.library import (
     DEFAULT_TEXTS,
     PAGE_SIZE,
     Texts,
+    async_texts,
     clip_title,
     format_duration,
     format_percent,
 )
-from custom_components.hearthcam.media_source import async_get_media_source
 from tests.engine.clipkit import record
 
 from .librarykit import add_clip, camera_entry, clip_mp4, load_library, thumbnail
@@ -310,5 +310,4 @@ async def test_titles_come_from_the_translations(hass: HomeAssistant, tmp_path: 
     await load_library(hass, tmp_path / "media")
     strings = json.loads((Path(hearthcam.__file__).parent / "strings.json").read_text())
     assert strings["common"] == dict(DEFAULT_TEXTS)
-    source = await async_get_media_source(hass)
-    assert await source._async_texts() == strings["common"]
+    assert (await async_texts(hass)).templates == strings["common"]

@@ -12,6 +12,7 @@ import os
 
 from .clip_info import ClipInfo, ClipName, utc
 from .errors import ClipNotFoundError
+from .model import Verdict
 
 type SortKey = tuple[str, int, str]  # (HHMMSS, n, clip id): chronological within a day
 
@@ -161,6 +162,18 @@ class ClipIndex:
     def count_between(self, camera: str, start: datetime, end: datetime) -> int:
         """Count one camera's clips that began in [start, end)."""
         return sum(high - low for _, low, high in self._ranges(camera, start, end))
+
+    def with_verdict(
+        self, camera: str, start: datetime, end: datetime, verdict: Verdict | None
+    ) -> list[ClipInfo]:
+        """Return one camera's clips begun in [start, end) with a verdict (or this one)."""
+        found = []
+        for keys, low, high in self._ranges(camera, start, end):
+            for key in reversed(keys[low:high]):
+                info = self._entries[key[2]].info
+                if info.verdict is not None and verdict in (None, info.verdict):
+                    found.append(info)
+        return found
 
     def _ranges(
         self, camera: str, start: datetime, end: datetime

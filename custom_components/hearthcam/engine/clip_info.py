@@ -16,7 +16,8 @@ import re
 from typing import Final
 
 from .errors import InvalidClipIdError
-from .model import ClipTrigger
+from .model import ClipTrigger, Verdict
+from .motion import Box
 
 SIDECAR_SCHEMA: Final = 1
 CAMERA_KEY_PATTERN: Final = r"[a-z0-9_-]{1,64}"
@@ -34,6 +35,8 @@ _FILE_RE: Final = re.compile(
 MAX_N: Final = 999_999  # the largest n the id pattern allows
 PART: Final = ".mp4.part"
 _MAX_SIDECAR_BYTES: Final = 8 * 1024 * 1024
+# Box coordinates are kept to 3 decimals: a thousandth of the picture is finer than a cell.
+BOX_DECIMALS: Final = 3
 
 
 class ClipFile(StrEnum):
@@ -74,6 +77,12 @@ class ClipInfo:
     notes: tuple[str, ...]
     motion_offset_s: float | None = None  # where motion began, i.e. the pre-roll length
     cut_short: bool = False  # writing failed part-way; the clip holds what was written before
+    # Where motion was: (seconds from start, bounding box in 0..1) samples, and the box that
+    # started the clip; both empty for clips recorded before they were kept.
+    motion_boxes: tuple[tuple[float, Box], ...] = ()
+    onset_box: Box | None = None
+    verdict: Verdict | None = None  # what a person said about the clip
+    verdict_at: datetime | None = None  # when they said it (aware UTC)
 
     def to_json(self) -> dict[str, object]:
         """Sidecar content, tagged with the schema version."""
@@ -97,6 +106,10 @@ class ClipInfo:
             "has_thumbnail": self.has_thumbnail,
             "notes": list(self.notes),
             "cut_short": self.cut_short,
+            "motion_boxes": [[offset, *box] for offset, box in self.motion_boxes],
+            "onset_box": None if self.onset_box is None else list(self.onset_box),
+            "verdict": None if self.verdict is None else self.verdict.value,
+            "verdict_at": None if self.verdict_at is None else self.verdict_at.isoformat(),
         }
 
     @classmethod
@@ -127,6 +140,8 @@ class ClipInfo:
             msg = "notes must be a list of strings"
             raise ValueError(msg)
         offset = data.get("motion_offset_s")
+        verdict = data.get("verdict")
+        verdict_at = data.get("verdict_at")
         return cls(
             clip_id=name.clip_id,
             camera_key=name.camera,
@@ -147,7 +162,39 @@ class ClipInfo:
             motion_offset_s=None if offset is None else _number(data, "motion_offset_s"),
             # Sidecars written before the field existed have no such key.
             cut_short="cut_short" in data and _bool(data, "cut_short"),
+            # Sidecars written before where and verdicts were kept lack these keys.
+            motion_boxes=_boxes(data.get("motion_boxes", [])),
+            onset_box=None if data.get("onset_box") is None else box_of(data["onset_box"]),
+            verdict=None if verdict is None else Verdict(_str(data, "verdict")),
+            verdict_at=None if verdict_at is None else _timestamp(data, "verdict_at"),
         )
+
+
+def box_of(value: object) -> Box:
+    """Return a normalised box from 4 numbers x0, y0, x1, y1 in 0..1; ValueError otherwise."""
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        msg = f"a box is 4 numbers, not {value!r}"
+        raise ValueError(msg)
+    x0, y0, x1, y1 = (finite(v) for v in value)
+    if not (0 <= x0 <= x1 <= 1 and 0 <= y0 <= y1 <= 1):
+        msg = f"a box lies within 0..1 with x0 <= x1 and y0 <= y1, not {value!r}"
+        raise ValueError(msg)
+    return x0, y0, x1, y1
+
+
+def round_box(box: Box) -> Box:
+    """Return the box as stored: each coordinate rounded to BOX_DECIMALS."""
+    x0, y0, x1, y1 = (round(v, BOX_DECIMALS) for v in box)
+    return x0, y0, x1, y1
+
+
+def _boxes(value: object) -> tuple[tuple[float, Box], ...]:
+    if not isinstance(value, list) or not all(
+        isinstance(sample, list) and len(sample) == 5 for sample in value
+    ):
+        msg = "motion_boxes must be a list of [offset_s, x0, y0, x1, y1]"
+        raise ValueError(msg)
+    return tuple((finite(sample[0]), box_of(sample[1:])) for sample in value)
 
 
 def sidecar_bytes(info: ClipInfo) -> bytes:

@@ -5,10 +5,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 import shutil
+from typing import Final
 
 from .clip_index import ClipIndex
-from .clip_info import ClipName
+from .clip_info import ClipInfo, ClipName
 from .errors import StorageError
+from .model import Verdict
+
+# A clip flagged as a false alarm is what local tuning learns from: retention leaves it this
+# long past the later of its own expiry and the moment it was flagged.
+FEEDBACK_HOLD: Final = timedelta(days=14)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +65,26 @@ def short_bytes(root: Path, policy: RetentionPolicy) -> int:
     return max(0, policy.min_free_bytes - free)
 
 
+def feedback_hold_until(info: ClipInfo, policy: RetentionPolicy) -> datetime | None:
+    """Until when retention leaves a flagged false alarm alone; None for any other clip."""
+    if info.verdict is not Verdict.FALSE_ALARM or info.verdict_at is None:
+        return None
+    expiry = info.verdict_at
+    if policy.max_age_days is not None:
+        expiry = max(expiry, info.start + timedelta(days=policy.max_age_days))
+    return expiry + FEEDBACK_HOLD
+
+
+def held_for_feedback(info: ClipInfo, policy: RetentionPolicy, *, now: datetime) -> bool:
+    """Whether retention must leave this clip alone for now, as a flagged false alarm."""
+    until = feedback_hold_until(info, policy)
+    return until is not None and now < until
+
+
+def _never(_info: ClipInfo) -> bool:
+    return False
+
+
 def victims(
     index: ClipIndex,
     *,
@@ -67,17 +93,19 @@ def victims(
     short: int,
     camera: str | None,
     exempt: Callable[[str], bool],
+    held: Callable[[ClipInfo], bool] = _never,
 ) -> list[ClipName]:
     """Oldest-first clips to delete; deleting one is estimated to free its disk_bytes.
 
-    Exempt clips (kept, held) are skipped but count towards the limits.
+    Exempt clips (kept, held by id, or held by their details) are skipped but count towards
+    the limits.
     """
     chosen = []
     for entry in index.oldest_first(camera):
         expired = cutoff is not None and entry.info.start < cutoff
         if not (expired or excess > 0 or short > 0):
             break  # every later clip is younger, and the size limits are met
-        if entry.info.kept or exempt(entry.name.clip_id):
+        if entry.info.kept or exempt(entry.name.clip_id) or held(entry.info):
             continue
         chosen.append(entry.name)
         excess -= entry.size_bytes

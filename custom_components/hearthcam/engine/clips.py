@@ -12,9 +12,9 @@ never followed.
 """
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 import errno
 import io
@@ -31,6 +31,7 @@ from .clip_info import (
     ClipFile,
     ClipInfo,
     ClipName,
+    box_of,
     check_camera_key,
     check_day,
     finite,
@@ -50,6 +51,7 @@ from .clip_recovery import (
 from .clip_retention import (
     RetentionPolicy,
     RetentionResult,
+    held_for_feedback,
     over_bytes,
     short_bytes,
     victims,
@@ -62,7 +64,8 @@ from .errors import (
     StorageError,
     StorageFullError,
 )
-from .model import RecordedClip
+from .model import RecordedClip, Verdict
+from .motion import Box
 from .safe_fs import (
     SYMLINK_ERRNOS,
     exists,
@@ -76,6 +79,14 @@ from .safe_fs import (
 )
 
 _LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """Where motion was in a clip being finalised (checked before anything changes)."""
+
+    boxes: tuple[tuple[float, Box], ...]
+    onset_box: Box | None
 
 
 class ClipStore:
@@ -167,6 +178,8 @@ class ClipStore:
         *,
         peak_score: float = 0.0,
         motion_timeline: Iterable[tuple[float, float]] = (),
+        motion_boxes: Iterable[tuple[float, Box]] = (),
+        onset_box: Box | None = None,
     ) -> ClipInfo:
         """Turn a finished part into a clip: rename it, write thumbnail and sidecar, index it.
 
@@ -176,6 +189,10 @@ class ClipStore:
         """
         # Checked before anything changes: a sidecar must never hold NaN or a naive time.
         timeline = tuple((finite(offset), finite(score)) for offset, score in motion_timeline)
+        where = Where(
+            tuple((finite(offset), box_of(box)) for offset, box in motion_boxes),
+            None if onset_box is None else box_of(onset_box),
+        )
         peak = finite(peak_score)
         start = utc(recorded.start)
         if finite(recorded.duration_s) < 0:
@@ -189,7 +206,7 @@ class ClipStore:
             msg = f"{recorded.part_path} is not a part this store allocated, or was finished"
             raise StorageError(msg)
         try:
-            entry = self._commit(name, recorded, start, peak, timeline)
+            entry = self._commit(name, recorded, start, (peak, timeline), where)
         except BaseException:
             with self._lock:
                 del self._active[recorded.part_path]
@@ -204,11 +221,12 @@ class ClipStore:
         name: ClipName,
         recorded: RecordedClip,
         start: datetime,
-        peak: float,
-        timeline: tuple[tuple[float, float], ...],
+        motion: tuple[float, tuple[tuple[float, float], ...]],
+        where: Where,
     ) -> IndexEntry:
         """Rename the part (the commit point), then write thumbnail and sidecar beside it."""
         mp4 = name.stem + ".mp4"
+        peak, timeline = motion
         try:
             with self._open_day(name.camera, name.day) as day_fd:
                 size = fsync_file(day_fd, name.stem + PART)  # durable before it is named
@@ -237,6 +255,8 @@ class ClipStore:
                     notes=recorded.notes,
                     motion_offset_s=recorded.motion_offset_s,
                     cut_short=recorded.cut_short,
+                    motion_boxes=where.boxes,
+                    onset_box=where.onset_box,
                 )
                 write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
                 fsync_dir_or_log(day_fd)
@@ -303,6 +323,18 @@ class ClipStore:
         camera, day = check_camera_key(camera_key), check_day(day)
         with self._lock:
             return self._index.count(camera, day)
+
+    def verdicts_between(
+        self,
+        camera_key: str,
+        start: datetime,
+        end: datetime,
+        verdict: Verdict | None = None,
+    ) -> list[ClipInfo]:
+        """Return one camera's clips begun in [start, end) with a verdict (or this one)."""
+        camera = check_camera_key(camera_key)
+        with self._lock:
+            return self._index.with_verdict(camera, start, end, verdict)
 
     def clips_between(
         self,
@@ -412,13 +444,33 @@ class ClipStore:
 
     def set_kept(self, clip_id: str, keep: bool) -> ClipInfo:  # noqa: FBT001 - reads naturally
         """Mark a clip as kept (exempt from retention) or not; persisted in its sidecar."""
+        return self._rewrite(clip_id, lambda info: replace(info, kept=keep))
+
+    def set_verdict(
+        self, clip_id: str, verdict: Verdict | None, now: datetime | None = None
+    ) -> ClipInfo:
+        """Record what a person said about a clip (None clears it); persisted in its sidecar.
+
+        Setting the verdict a clip already has changes nothing (not even when it was said).
+        """
+        at = utc(datetime.now(UTC) if now is None else now)
+
+        def change(info: ClipInfo) -> ClipInfo:
+            if info.verdict is verdict:
+                return info
+            return replace(info, verdict=verdict, verdict_at=None if verdict is None else at)
+
+        return self._rewrite(clip_id, change)
+
+    def _rewrite(self, clip_id: str, change: Callable[[ClipInfo], ClipInfo]) -> ClipInfo:
+        """Change a clip's details: its sidecar is replaced atomically, then its index entry."""
         name = ClipName.parse(clip_id)
         with self._mutate_lock:
             with self._lock:
-                info = self._index.entry(name.clip_id).info
-            if info.kept == keep:
+                old = self._index.entry(name.clip_id).info
+            info = change(old)
+            if info == old:
                 return info
-            info = replace(info, kept=keep)
             try:
                 with self._open_day(name.camera, name.day) as day_fd:
                     write_atomic(day_fd, name.stem + ".json", sidecar_bytes(info))
@@ -485,7 +537,8 @@ class ClipStore:
         is the disk's either way).
         """
         camera = None if camera_key is None else check_camera_key(camera_key)
-        cutoff = policy.cutoff(datetime.now(UTC) if now is None else utc(now))
+        now_utc = datetime.now(UTC) if now is None else utc(now)
+        cutoff = policy.cutoff(now_utc)
         deleted: list[str] = []
         with self._mutate_lock:
             short = short_bytes(self._root, policy)  # asks the disk: outside the lock
@@ -497,6 +550,7 @@ class ClipStore:
                     short=short,
                     camera=camera,
                     exempt=self._holds.__contains__,
+                    held=lambda info: held_for_feedback(info, policy, now=now_utc),
                 )
             for name in chosen:
                 try:

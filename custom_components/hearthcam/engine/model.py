@@ -13,6 +13,13 @@ class ClipTrigger(StrEnum):
     MANUAL = "manual"
 
 
+class Verdict(StrEnum):
+    """What a person said about a clip: the detector was wrong, or right, to record it."""
+
+    FALSE_ALARM = "false_alarm"
+    CORRECT = "correct"
+
+
 @dataclass(frozen=True, slots=True)
 class RecordedClip:
     """A clip the recorder has finished writing (still at its `.mp4.part` path)."""

@@ -24,8 +24,10 @@ from .clip_info import ClipInfo
 from .clips import ClipStore
 from .errors import StopRequestedError, StorageError, StreamError
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
+from .live import LiveFeed
 from .model import RecordedClip
-from .motion import Detector, MotionDetector, MotionResult
+from .motion import Box, Detector, MotionDetector, MotionResult
+from .motion_place import compact_boxes, union
 from .recorder import Recorder, RecorderOptions
 from .regions import Polygon
 from .source import SourceOptions, SourceStats, StreamInfo, StreamSource
@@ -73,6 +75,7 @@ class WorkerSettings:
     detection_enabled: bool = True
     recording_enabled: bool = True
     privacy_masks: tuple[Polygon, ...] = ()  # blacked out in stills and clip thumbnails
+    outline_motion: bool = True  # clip thumbnails outline the box that started the clip
 
     def __repr__(self) -> str:
         # The URLs carry credentials; a repr must never show them.
@@ -113,17 +116,17 @@ class WorkerStats:
 
 
 class MotionTimeline:
-    """Recent (wall time, score) samples, to give each saved clip its peak and timeline."""
+    """Recent (wall time, score, box) samples: each saved clip's peak, timeline and boxes."""
 
     def __init__(self, horizon_s: float) -> None:
         self._horizon_s = horizon_s
-        self._samples: deque[tuple[float, float]] = deque()
+        self._samples: deque[tuple[float, float, Box | None]] = deque()
         self._lock = threading.Lock()
 
-    def add(self, when: float, score: float) -> None:
-        """Record a score at wall time `when` (seconds since the epoch)."""
+    def add(self, when: float, score: float, box: Box | None = None) -> None:
+        """Record a score (and where it moved) at wall time `when` (seconds since the epoch)."""
         with self._lock:
-            self._samples.append((when, score))
+            self._samples.append((when, score, box))
             while self._samples and self._samples[0][0] < when - self._horizon_s:
                 self._samples.popleft()
 
@@ -132,12 +135,22 @@ class MotionTimeline:
         bucket_s = 1.0 / TIMELINE_RATE_HZ
         buckets: dict[int, float] = {}
         with self._lock:
-            for when, score in self._samples:
+            for when, score, _ in self._samples:
                 if start <= when <= end:
                     index = int((when - start) / bucket_s)
                     buckets[index] = max(score, buckets.get(index, 0.0))
         timeline = tuple((round(i * bucket_s, 3), round(s, 5)) for i, s in sorted(buckets.items()))
         return max(buckets.values(), default=0.0), timeline
+
+    def boxes_between(self, start: float, end: float) -> tuple[tuple[float, Box], ...]:
+        """Where it moved in [start, end]: the union box of each timeline bucket, compacted."""
+        bucket_s = 1.0 / TIMELINE_RATE_HZ
+        buckets: dict[int, list[Box]] = {}
+        with self._lock:
+            for when, _, box in self._samples:
+                if box is not None and start <= when <= end:
+                    buckets.setdefault(int((when - start) / bucket_s), []).append(box)
+        return compact_boxes((round(i * bucket_s, 3), union(b)) for i, b in buckets.items())
 
 
 class FrameAnalyser:
@@ -149,8 +162,10 @@ class FrameAnalyser:
         fps: float,
         width: int,
         on_result: Callable[[MotionResult], None],
+        live: LiveFeed | None = None,
     ) -> None:
         self.detector = detector
+        self.live = live or LiveFeed()
         self.enabled = True
         self.analysed_frames = 0
         self.decode_errors = 0
@@ -171,6 +186,7 @@ class FrameAnalyser:
         for frame in frames:
             if not isinstance(frame, VideoFrame) or frame.time is None:
                 continue
+            self.live.offer(frame)
             if not self._pacer.due(frame.time):
                 continue
             with self._lock:
@@ -222,6 +238,7 @@ class CameraWorker:
             settings.analysis_fps,
             settings.analysis_width,
             self._on_result,
+            LiveFeed(settings.privacy_masks),
         )
         self._analyser.enabled = settings.detection_enabled
         recorder = settings.recorder
@@ -238,9 +255,11 @@ class CameraWorker:
         self._last_score = 0.0
         self._clips_saved = 0
         self._last_error: str | None = None
-        # The analysed frame where motion began: the clip's thumbnail, encoded only when a clip
-        # is saved (encoding at every motion start cost more than the detector itself).
-        self._onset_frame: VideoFrame | None = None
+        # The analysed frame where motion began and where in it: the clip's thumbnail, encoded
+        # only when a clip is saved (encoding at every motion start cost more than the detector
+        # itself). One tuple, so the detect thread replaces frame and box together.
+        self._onset: tuple[VideoFrame | None, Box | None] = (None, None)
+        self._thumbnail_box: Box | None = None  # the onset box of the clip being saved
 
     # -- control, from any thread ------------------------------------------------------------
 
@@ -295,6 +314,11 @@ class CameraWorker:
         """JPEG of the latest analysed frame with privacy masks applied; None before a frame."""
         frame = self._analyser.latest_frame()
         return None if frame is None else encode_jpeg(frame, max_width, self.settings.privacy_masks)
+
+    @property
+    def live(self) -> LiveFeed:
+        """The live view of the analysed stream (the sub-stream when there is one)."""
+        return self._analyser.live
 
     @property
     def stats(self) -> WorkerStats:
@@ -448,12 +472,12 @@ class CameraWorker:
 
     def _on_result(self, result: MotionResult) -> None:
         self._last_score = result.score
-        self._timeline.add(time.time(), result.score)
+        self._timeline.add(time.time(), result.score, result.box)
         if result.motion == self._motion:
             return
         self._motion = result.motion
         if result.motion:
-            self._onset_frame = self._analyser.latest_frame()
+            self._onset = (self._analyser.latest_frame(), result.box)
         if self._recording_enabled or not result.motion:
             self._commands.put(lambda recorder: recorder.motion(result.motion))
         self._callbacks.on_motion(result.motion, result)
@@ -469,17 +493,31 @@ class CameraWorker:
         return self._store.allocate(self.settings.camera_key, start)[1]
 
     def _clip_thumbnail(self) -> bytes | None:
-        """Return the frame where motion began as JPEG, else the latest analysed one."""
-        frame, self._onset_frame = self._onset_frame, None
+        """Return the frame where motion began as JPEG, else the latest analysed one.
+
+        The box that started the clip is outlined (if the camera's option says so) and kept
+        for the sidecar; the recorder saves the clip right after asking for its thumbnail.
+        """
+        (frame, box), self._onset = self._onset, (None, None)
+        self._thumbnail_box = box if frame is not None else None
         if frame is None:
             return self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
-        return encode_jpeg(frame, THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks)
+        outline = box if self.settings.outline_motion else None
+        return encode_jpeg(frame, THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks, outline)
 
     def _save_clip(self, recorded: RecordedClip) -> None:
         start = recorded.start.timestamp()
         peak, timeline = self._timeline.between(start, start + recorded.duration_s)
+        boxes = self._timeline.boxes_between(start, start + recorded.duration_s)
+        onset_box, self._thumbnail_box = self._thumbnail_box, None
         try:
-            info = self._store.finalize(recorded, peak_score=peak, motion_timeline=timeline)
+            info = self._store.finalize(
+                recorded,
+                peak_score=peak,
+                motion_timeline=timeline,
+                motion_boxes=boxes,
+                onset_box=onset_box,
+            )
         except StorageError as err:
             self._storage_error(err)
             return
