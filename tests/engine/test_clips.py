@@ -143,7 +143,8 @@ def test_layout_ids_and_finalize(store: ClipStore, clip_mp4: Path, thumbnail: by
         f"{day}/233005-1.jpg",
         f"{day}/233005-1.json",
         f"{day}/233005-1.mp4",
-    ]  # the part is gone; the second allocation has no file yet
+        f"{day}/233005-2.mp4.part",
+    ]  # the part is gone; the second allocation's part is there, empty until written
     assert store.resolve(clip_id) == store.root / day / "233005-1.mp4"
     assert store.resolve(clip_id, ClipFile.THUMBNAIL).read_bytes() == thumbnail
     sidecar = json.loads(store.resolve(clip_id, "sidecar").read_text())
@@ -189,8 +190,9 @@ def test_finalize_and_allocate_refuse_bad_input(
 
 
 def test_a_failed_finalize_frees_the_id_and_raises(store: ClipStore) -> None:
-    """A part that never appeared: StorageError, nothing indexed, the reservation released."""
+    """A part that vanished: StorageError, nothing indexed, the reservation released."""
     clip_id, part = store.allocate("cam", T0)
+    part.unlink()
     recorded = RecordedClip(part, T0, 2.0, "h264", 160, 120, None, ClipTrigger.MOTION, 0)
     with pytest.raises(StorageError, match=clip_id):
         store.finalize(recorded)

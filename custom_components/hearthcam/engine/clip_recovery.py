@@ -31,6 +31,7 @@ from .safe_fs import (
     exists,
     fsync_dir_or_log,
     fsync_file,
+    make_file_private,
     open_dir,
     plain_files,
     subdirectories,
@@ -62,6 +63,7 @@ class LoadReport:
     clips: int
     rebuilt: tuple[str, ...]  # ids whose details came from probing the MP4, not the sidecar
     removed: tuple[Path, ...]  # orphan sidecars and thumbnails, stale temporary files
+    made_private: tuple[Path, ...]  # files and directories others could read, now owner-only
     unreadable: tuple[Path, ...]  # MP4s without a usable sidecar that PyAV could not read
     recovery: RecoveryReport
 
@@ -73,6 +75,7 @@ class StoreScan:
     entries: list[IndexEntry] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    made_private: list[Path] = field(default_factory=list)
     unreadable: list[Path] = field(default_factory=list)
     parts: list[Path] = field(default_factory=list)
 
@@ -93,6 +96,7 @@ def scan_day(root: Path, day_fd: int, camera: str, day: str, scan: StoreScan) ->
         match = match_clip_file(filename)
         if match is not None:
             stems.setdefault(match["stem"], set()).add(match["ext"])
+            _make_file_private(day_fd, directory / filename, scan.made_private)
         elif TEMP_RE.fullmatch(filename):
             unlink_logged(day_fd, directory / filename, scan.removed)
     for stem, exts in sorted(stems.items()):
@@ -113,6 +117,15 @@ def scan_day(root: Path, day_fd: int, camera: str, day: str, scan: StoreScan) ->
         scan.entries.append(entry)
         if rebuilt:
             scan.rebuilt.append(name.clip_id)
+
+
+def _make_file_private(dir_fd: int, path: Path, made_private: list[Path]) -> None:
+    """Take group and other permissions off a clip's file, logging rather than raising."""
+    try:
+        if make_file_private(dir_fd, path.name):
+            made_private.append(path)
+    except OSError as err:
+        _LOGGER.warning("Could not make %s private: %s", path, err)
 
 
 def _load_clip(

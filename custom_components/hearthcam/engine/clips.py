@@ -65,9 +65,12 @@ from .errors import (
 from .model import RecordedClip
 from .safe_fs import (
     SYMLINK_ERRNOS,
+    create_private,
     exists,
     fsync_dir_or_log,
     fsync_file,
+    make_private,
+    make_root,
     open_dir,
     remove_empty_dirs,
     unlink,
@@ -149,7 +152,9 @@ class ClipStore:
                     continue
                 self._active[part] = name
             try:
-                taken = any(exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json"))
+                taken = any(
+                    exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json")
+                ) or not _create_part(day_fd, name.stem + PART)
             except BaseException:
                 with self._lock:
                     del self._active[part]
@@ -541,23 +546,32 @@ class ClipStore:
                 with self._lock:
                     self._loading = False
         _LOGGER.info(
-            "Clip store %s: %d clip(s), %d rebuilt, %d recovered, %d file(s) removed",
+            "Clip store %s: %d clip(s), %d rebuilt, %d recovered, %d file(s) removed, "
+            "%d made private",
             self._root,
             report.clips,
             len(report.rebuilt),
             len(report.recovery.recovered),
             len(report.removed) + len(report.recovery.removed),
+            len(report.made_private),
         )
         return report
 
     def _load(self) -> LoadReport:
         try:
-            self._root.mkdir(parents=True, exist_ok=True)
+            make_root(self._root)
         except OSError as err:
             msg = f"cannot create the clip store {self._root}"
             raise _storage_error(msg, err) from err
         scan = StoreScan()
+        # Stores written before footage was private: directories fixed here, files by scan_day.
+        _make_dir_private(self._root, (), scan.made_private)
+        cameras: set[str] = set()
         for camera, day in walk_days(self._root):
+            if camera not in cameras:
+                cameras.add(camera)
+                _make_dir_private(self._root, (camera,), scan.made_private)
+            _make_dir_private(self._root, (camera, day), scan.made_private)
             try:
                 with self._open_day(camera, day) as day_fd:
                     scan_day(self._root, day_fd, camera, day, scan)
@@ -574,6 +588,7 @@ class ClipStore:
             clips=len(scan.entries),
             rebuilt=tuple(scan.rebuilt),
             removed=tuple(scan.removed),
+            made_private=tuple(scan.made_private),
             unreadable=tuple(scan.unreadable),
             recovery=self._recover(scan.parts),
         )
@@ -640,6 +655,26 @@ class ClipStore:
     ) -> AbstractContextManager[int]:
         """Open a day directory from the root without following symlinks; yield its descriptor."""
         return open_dir(self._root, camera, day, create=create)
+
+
+def _create_part(day_fd: int, name: str) -> bool:
+    """Create a reserved clip's part file, owner only; False if the name is taken after all."""
+    try:
+        create_private(day_fd, name)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _make_dir_private(root: Path, names: tuple[str, ...], made_private: list[Path]) -> None:
+    """Take group and other permissions off root/names..., logging rather than raising."""
+    path = root.joinpath(*names)
+    try:
+        with open_dir(root, *names) as fd:
+            if make_private(fd):
+                made_private.append(path)
+    except OSError as err:
+        _LOGGER.warning("Could not make %s private: %s", path, err)
 
 
 def _check_page(offset: int, limit: int | None) -> None:
