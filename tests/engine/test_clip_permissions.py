@@ -91,7 +91,7 @@ def test_a_recovered_clip_is_private(tmp_path: Path, clip_mp4: Path) -> None:
     store = ClipStore(tmp_path / "clips")
     report = store.load()
     assert report.recovery.recovered == ("cam/2026-03-14/120000-1",)
-    assert {path: bits for path, bits in modes_below(store.root).items()} == {
+    assert modes_below(store.root) == {
         ".": 0o700,
         "cam": 0o700,
         "cam/2026-03-14": 0o700,
