@@ -74,6 +74,9 @@ class ClipInfo:
     notes: tuple[str, ...]
     motion_offset_s: float | None = None  # where motion began, i.e. the pre-roll length
     cut_short: bool = False  # writing failed part-way; the clip holds what was written before
+    kept_by: str | None = None  # the user who kept it (None: an automation, or not kept)
+    # Whether whoever kept it was an administrator: then only an administrator releases it.
+    kept_by_admin: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Sidecar content, tagged with the schema version."""
@@ -97,6 +100,8 @@ class ClipInfo:
             "has_thumbnail": self.has_thumbnail,
             "notes": list(self.notes),
             "cut_short": self.cut_short,
+            "kept_by": self.kept_by,
+            "kept_by_admin": self.kept_by_admin,
         }
 
     @classmethod
@@ -147,7 +152,20 @@ class ClipInfo:
             motion_offset_s=None if offset is None else _number(data, "motion_offset_s"),
             # Sidecars written before the field existed have no such key.
             cut_short="cut_short" in data and _bool(data, "cut_short"),
+            kept_by=None if data.get("kept_by") is None else _str(data, "kept_by"),
+            kept_by_admin=kept_by_admin(data),
         )
+
+
+def kept_by_admin(data: Mapping[str, object]) -> bool:
+    """Whether sidecar content says an administrator kept the clip.
+
+    A sidecar written before keepers were recorded cannot say who kept its clip: it counts as
+    an administrator's keep, so evidence never loses its protection by an upgrade.
+    """
+    if data.get("kept") is not True:
+        return False
+    return "kept_by_admin" not in data or _bool(data, "kept_by_admin")
 
 
 def sidecar_bytes(info: ClipInfo) -> bytes:

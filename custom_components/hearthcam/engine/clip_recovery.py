@@ -151,7 +151,14 @@ def _load_clip(
     info = _info_from_facts(name, facts, mp4_size, has_thumbnail=has_jpg, note=REBUILT_NOTE)
     # A kept mark survives a damaged or newer sidecar: losing it would let retention
     # delete exactly what the user asked to keep.
-    info = replace(info, kept=isinstance(data, dict) and data.get("kept") is True)
+    if isinstance(data, dict) and data.get("kept") is True:
+        keeper = data.get("kept_by")
+        info = replace(
+            info,
+            kept=True,
+            kept_by=keeper if isinstance(keeper, str) else None,
+            kept_by_admin=data.get("kept_by_admin") is not False,
+        )
     if not is_newer_sidecar(data):  # a newer release's sidecar is left for that release
         write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
     return measure(day_fd, name, info), True

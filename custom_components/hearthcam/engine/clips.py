@@ -59,6 +59,7 @@ from .errors import (
     ClipNotFoundError,
     EngineError,
     InvalidClipIdError,
+    KeptByAdministratorError,
     StorageError,
     StorageFullError,
 )
@@ -415,15 +416,35 @@ class ClipStore:
                 if self._holds[name.clip_id] <= 0:
                     del self._holds[name.clip_id]
 
-    def set_kept(self, clip_id: str, keep: bool) -> ClipInfo:  # noqa: FBT001 - reads naturally
-        """Mark a clip as kept (exempt from retention) or not; persisted in its sidecar."""
+    def set_kept(
+        self,
+        clip_id: str,
+        keep: bool,  # noqa: FBT001 - reads naturally
+        *,
+        user_id: str | None = None,
+        admin: bool = True,
+    ) -> ClipInfo:
+        """Mark a clip as kept (exempt from retention) or not; persisted in its sidecar.
+
+        The sidecar records who kept it (user_id) and whether they were an administrator; an
+        administrator's keep is released only by an administrator (KeptByAdministratorError,
+        nothing changed). An administrator keeping a clip someone else kept takes it over.
+        """
         name = ClipName.parse(clip_id)
         with self._mutate_lock:
             with self._lock:
                 info = self._index.entry(name.clip_id).info
-            if info.kept == keep:
+            if keep:
+                if info.kept and (info.kept_by_admin or not admin):
+                    return info
+                info = replace(info, kept=True, kept_by=user_id, kept_by_admin=admin)
+            elif not info.kept:
                 return info
-            info = replace(info, kept=keep)
+            elif info.kept_by_admin and not admin:
+                msg = f"clip {name.clip_id} was kept by an administrator"
+                raise KeptByAdministratorError(msg)
+            else:
+                info = replace(info, kept=False, kept_by=None, kept_by_admin=False)
             try:
                 with self._open_day(name.camera, name.day) as day_fd:
                     write_atomic(day_fd, name.stem + ".json", sidecar_bytes(info))
