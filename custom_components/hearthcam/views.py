@@ -64,7 +64,7 @@ class ClipFileView(HomeAssistantView):
             # Missing, malformed and refused (a symlink) look the same from outside.
             _LOGGER.debug("Not serving %s %s: %s", clip_id[:100], kind, err)
             raise web.HTTPNotFound from None
-        headers = {hdrs.CONTENT_TYPE: _CONTENT_TYPES[kind]}
+        headers: dict[str, str] = {hdrs.CONTENT_TYPE: _CONTENT_TYPES[kind]}
         return await async_send_file(self.hass, request, opened, headers, seekable=True)
 
 
