@@ -28,6 +28,7 @@ from .clip_info import (
 from .model import ClipTrigger
 from .safe_fs import (
     TEMP_RE,
+    create_private,
     exists,
     fsync_dir_or_log,
     fsync_file,
@@ -192,6 +193,7 @@ def recover_part(root: Path, name: ClipName) -> IndexEntry | None:
             unlink(day_fd, part)
             return None
         try:
+            create_private(day_fd, temp)  # FFmpeg would create it readable by everyone
             facts = salvage(part_path, part_path.with_name(temp))
             if facts is None:
                 _LOGGER.warning("Removing unplayable %s", part_path)
