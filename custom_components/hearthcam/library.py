@@ -18,7 +18,7 @@ from .engine.model import ClipTrigger
 
 PAGE_SIZE: Final = 100
 
-# English texts, used when the translation cache lacks a key (keys of "common" in strings.json).
+# English texts, used when the translation cache lacks a key (the title keys of "common").
 DEFAULT_TEXTS: Final[Mapping[str, str]] = {
     "removed_camera": "Removed camera {camera}",
     "today": "Today",
