@@ -36,7 +36,7 @@ from ..engine.export_folder import ExportFolder, new_export_id
 from ..engine.redact import RedactOptions
 from .audit import AuditAction, AuditLog, ExportEntry
 from .jobs import ExportJobs
-from .notice import async_announce_export
+from .notice import ExportContents, async_announce_export
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -178,7 +178,8 @@ class ExportManager:
             redactions=list(bundle.redactions),
         )
         await self.audit.async_add(entry, now.isoformat())
-        async_announce_export(self.hass, entry, context)
+        contents = ExportContents.of(bundle, request.masks_configured)
+        await async_announce_export(self.hass, entry, contents, context)
         _LOGGER.info(
             "Clip %s of %s exported as %s by %s",
             entry["clip_id"],

@@ -57,7 +57,5 @@ class ExportDownloadView(HomeAssistantView):
         headers: dict[str, str] = {
             hdrs.CONTENT_TYPE: "application/zip",
             hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
-            # Footage: never kept by a browser cache or a proxy on the way.
-            hdrs.CACHE_CONTROL: "no-store",
         }
         return await async_send_file(self.hass, request, opened, headers, seekable=False)
