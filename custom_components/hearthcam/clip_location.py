@@ -53,18 +53,18 @@ class _Stored(TypedDict):
 
 
 def private_folder(hass: HomeAssistant, *names: str) -> Path:
-    """A folder below `<config>/.cache/hearthcam/`."""
+    """Return a folder below `<config>/.cache/hearthcam/`."""
     return Path(hass.config.path(*PRIVATE_FOLDER, *names))
 
 
 def media_clip_folder(hass: HomeAssistant) -> Path | None:
-    """The clip folder in the first media folder, if Home Assistant has one."""
+    """Return the clip folder in the first media folder, if Home Assistant has one."""
     media_dirs = list(hass.config.media_dirs.values())
     return Path(media_dirs[0]) / MEDIA_SUBFOLDER if media_dirs else None
 
 
 def export_folder(hass: HomeAssistant) -> Path:
-    """The folder of export bundles (always private)."""
+    """Return the folder of export bundles (always private)."""
     return private_folder(hass, EXPORTS_SUBFOLDER)
 
 
@@ -73,7 +73,7 @@ def _store(hass: HomeAssistant) -> Store[_Stored]:
 
 
 async def async_load_location(hass: HomeAssistant) -> ClipLocation:
-    """The install's stored choice; private unless an administrator chose otherwise."""
+    """Return the install's stored choice; private unless an administrator chose otherwise."""
     stored = await _store(hass).async_load()
     try:
         return ClipLocation(stored["location"]) if stored else ClipLocation.PRIVATE
@@ -111,12 +111,12 @@ async def async_clip_root(hass: HomeAssistant) -> Path:
     location = hass.data[DATA_LOCATION] = await async_load_location(hass)
     ir.async_delete_issue(hass, DOMAIN, ISSUE_RESTART)
     private, media = private_folder(hass, CLIPS_SUBFOLDER), media_clip_folder(hass)
+    root: Path = private
+    other: Path | None = media
     if location is ClipLocation.MEDIA_FOLDER:
         if media is None:
             raise ConfigEntryError(translation_domain=DOMAIN, translation_key="no_media_folder")
         root, other = media, private
-    else:
-        root, other = private, media
     if other is not None:
         try:
             await _async_move(hass, other, root, "clips")
@@ -150,7 +150,9 @@ async def _async_move(hass: HomeAssistant, source: Path, target: Path, what: str
     try:
         report: MoveReport = await hass.async_add_executor_job(move_tree, source, target)
     except StorageError as err:
-        _LOGGER.error("Moving %s to %s stopped (it resumes on the next start): %s", what, target, err)
+        _LOGGER.error(  # noqa: TRY400 - the reason is enough, the trace adds nothing
+            "Moving %s to %s stopped (it resumes on the next start): %s", what, target, err
+        )
         raise
     _LOGGER.info(
         "Moved %d %s files (%d bytes, %d copied across disks) to %s in %.1f s",
@@ -163,7 +165,10 @@ async def _async_move(hass: HomeAssistant, source: Path, target: Path, what: str
     )
     for relative in report.conflicts:
         _LOGGER.warning(
-            "%s is in %s and, different, in %s: both kept, the first not used", relative, source, target
+            "%s is in %s and, different, in %s: both kept, the first not used",
+            relative,
+            source,
+            target,
         )
     for relative in report.skipped:
         _LOGGER.warning("%s in %s is not a plain file: left where it is", relative, source)

@@ -11,7 +11,7 @@ from custom_components.hearthcam.engine.errors import StorageError
 from custom_components.hearthcam.engine.store_move import move_tree
 
 
-class Crash(Exception):
+class CrashError(Exception):
     """Stands for the process dying at one step of the move."""
 
 
@@ -47,7 +47,7 @@ def crash_at(step: int) -> Callable[[str, str], None]:
 
     def hook(_what: str, _relative: str) -> None:
         if seen[0] == step:
-            raise Crash
+            raise CrashError
         seen[0] += 1
 
     return hook
@@ -82,7 +82,7 @@ def test_a_move_across_disks_copies_checks_then_removes(
     assert snapshot(target) == tree
     assert not source.exists()
     assert report.copied == report.files == len(tree)
-    first = sorted(tree)[0]
+    first = min(tree)
     assert steps[:3] == [f"copied {first}", f"placed {first}", f"removed {first}"]
 
 
@@ -98,7 +98,7 @@ def test_an_interrupted_move_loses_nothing_and_finishes_next_time(
     for step in range(total):
         source, target = disk / f"run{step}", tmp_path / f"target{step}"
         tree = make_tree(source, files=3)
-        with pytest.raises(Crash):
+        with pytest.raises(CrashError):
             move_tree(source, target, crash_at(step))
         # At the crash every file is whole in the source, the target, or both.
         left = snapshot(source) if source.exists() else {}
@@ -118,7 +118,7 @@ def test_a_different_file_in_the_way_is_never_overwritten_nor_its_source_removed
     """A name taken by different bytes in the target: both kept, reported as a conflict."""
     source, target = tmp_path / "old", tmp_path / "new"
     tree = make_tree(source, files=1)
-    clash = sorted(tree)[0]
+    clash = min(tree)
     (target / clash).parent.mkdir(parents=True)
     (target / clash).write_bytes(b"something else")
     report = move_tree(source, target)

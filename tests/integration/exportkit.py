@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.core import Context, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.hearthcam.clip_location import EXPORTS_SUBFOLDER, PRIVATE_FOLDER
 from custom_components.hearthcam.const import (
     CONF_ALLOW_EXPORTS,
     CONF_EXPORT_EXPIRY_HOURS,
@@ -15,7 +16,6 @@ from custom_components.hearthcam.const import (
 )
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.clip_location import EXPORTS_SUBFOLDER, PRIVATE_FOLDER
 
 from .camkit import QUICK_OPTIONS, setup_camera, use_media_dir
 from .librarykit import add_clip

@@ -3,7 +3,6 @@
 import io
 from pathlib import Path
 import tarfile
-from typing import Any
 
 from homeassistant.core import Context, HomeAssistant
 from homeassistant.setup import async_setup_component
@@ -70,4 +69,3 @@ def print_listing(outer: list[str], inner: list[str]) -> None:
     """Show what the backup holds (pytest -s), for the record."""
     print("outer:", outer)  # noqa: T201
     print("inner:", *inner, sep="\n  ")  # noqa: T201
-

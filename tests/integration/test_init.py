@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.hearthcam.clip_location import STORAGE_KEY
 from custom_components.hearthcam.const import (
     CONF_ANALYSIS_FPS,
     CONF_MAX_CLIP,
@@ -20,7 +21,6 @@ from custom_components.hearthcam.const import (
     OPEN_TIMEOUT_S,
     STALL_TIMEOUT_S,
 )
-from custom_components.hearthcam.clip_location import STORAGE_KEY
 from custom_components.hearthcam.data import CameraSettings
 from custom_components.hearthcam.engine.motion import MotionSettings
 from custom_components.hearthcam.identifiers import camera_key_for
@@ -153,5 +153,9 @@ async def test_clips_in_the_media_folder_need_one(
 ) -> None:
     """Clips kept in the media folder by choice, but there is none: a translated setup error."""
     hass.config.media_dirs = {}
-    hass_storage[STORAGE_KEY] = {"version": 1, "key": STORAGE_KEY, "data": {"location": "media_folder"}}
+    hass_storage[STORAGE_KEY] = {
+        "version": 1,
+        "key": STORAGE_KEY,
+        "data": {"location": "media_folder"},
+    }
     assert "no media folder" in await _setup_fails(hass, "rtsp://127.0.0.1:9/x", {})

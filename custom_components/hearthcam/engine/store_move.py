@@ -104,7 +104,7 @@ def _move_one(
             report.conflicts.append(str(relative))
         return
     try:
-        os.rename(src, dst)
+        src.rename(dst)
     except OSError as err:
         if err.errno != errno.EXDEV:
             raise
@@ -120,7 +120,7 @@ def _move_one(
         moving.unlink(missing_ok=True)
         msg = f"the copy of {relative} differs from its source; the source is kept"
         raise StorageError(msg)
-    os.rename(moving, dst)
+    moving.rename(dst)
     _fsync_dir(dst.parent)
     _step(on_step, "placed", relative)
     _remove_source(src, relative, on_step)
@@ -155,7 +155,7 @@ def _copy(src: Path, dst: Path) -> None:
 
 
 def _same_content(a: Path, b: Path) -> bool:
-    """True if both files hold the same bytes (sizes first, then SHA-256 of each)."""
+    """Return True if both files hold the same bytes (sizes first, then SHA-256 of each)."""
     if a.stat().st_size != b.stat().st_size:
         return False
     return _digest(a) == _digest(b)

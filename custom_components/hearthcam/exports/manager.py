@@ -2,9 +2,9 @@
 
 Bundles live in `<config>/.cache/hearthcam/exports/` (clip_location.py), outside every media
 folder (an export inside one would be browsable by every user through the media browser, so
-HearthCam refuses to write it there) and out of backups. At start-up and every minute, expired bundles are removed; at start-up, temporary
-files of interrupted exports and bundles without an audit record (the process died between the
-two) are removed too.
+HearthCam refuses to write it there) and out of backups. At start-up and every minute, expired
+bundles are removed; at start-up, temporary files of interrupted exports and bundles without an
+audit record (the process died between the two) are removed too.
 """
 
 from collections.abc import Mapping
