@@ -18,19 +18,21 @@ async def check_private_store(
     if not clip_file.is_file():
         msg = f"the clip is not in the private folder: {clip_file} is missing"
         raise ApiError(msg)
+    # Home Assistant puts every media folder (and <config>/www) in the allowlist by default.
     config: Json = await ws.call("get_config")
-    media_dirs = [Path(folder) for folder in config["media_dirs"].values()]
-    for folder in [*media_dirs, *map(Path, config["allowlist_external_dirs"])]:
+    allowed = [Path(folder) for folder in config["allowlist_external_dirs"]]
+    for folder in allowed:
         if clip_file.resolve().is_relative_to(folder.resolve()):
             msg = f"the clip folder is inside {folder}, a media folder or allowed folder"
             raise ApiError(msg)
-    in_media = [str(p) for folder in media_dirs if folder.is_dir() for p in folder.rglob("*.mp4")]
+    in_media = [str(p) for folder in allowed if folder.is_dir() for p in folder.rglob("*.mp4")]
     if in_media:
-        msg = f"clips in the media folder: {in_media}"
+        msg = f"clips in a media or allowed folder: {in_media}"
         raise ApiError(msg)
-    # My media answers an error for a media folder that does not exist: nothing to list then.
-    exists = any(folder.is_dir() for folder in media_dirs)
-    listed = await _local_videos(ws, LOCAL_ROOT, MAX_DEPTH) if exists else []
+    # The default media folder of a Core install, made if missing: My media answers an error,
+    # not a listing, for a media folder that does not exist.
+    (config_dir / "media").mkdir(exist_ok=True)
+    listed = await _local_videos(ws, LOCAL_ROOT, MAX_DEPTH)
     if listed:
         msg = f"My media lists videos: {listed}"
         raise ApiError(msg)
@@ -47,8 +49,8 @@ async def check_private_store(
         msg = f"HearthCam's source answered HTTP {status} {content_type} ({len(body)} bytes)"
         raise ApiError(msg)
     return (
-        f"{clip_file.relative_to(config_dir)} ({len(body)} bytes); My media "
-        f"({', '.join(map(str, media_dirs))}): nothing listed, "
+        f"{clip_file.relative_to(config_dir)} ({len(body)} bytes); not in "
+        f"{', '.join(map(str, allowed))}; My media: nothing listed, "
         f"{old_place} -> {local_status}; media-source://hearthcam -> 200 video/mp4"
     )
 

@@ -117,6 +117,15 @@ async def async_clip_root(hass: HomeAssistant) -> Path:
         if media is None:
             raise ConfigEntryError(translation_domain=DOMAIN, translation_key="no_media_folder")
         root, other = media, private
+    if location is ClipLocation.PRIVATE and await hass.async_add_executor_job(
+        hass.config.is_allowed_path, str(root)
+    ):
+        # Only when a media folder or allowlist_external_dirs holds the config folder itself.
+        _LOGGER.warning(
+            "The clip folder %s is inside allowlist_external_dirs or a media folder: other "
+            "integrations can read the clips. Keep those folders out of the config folder",
+            root,
+        )
     if other is not None:
         try:
             await _async_move(hass, other, root, "clips")

@@ -244,3 +244,14 @@ async def test_a_start_with_the_media_folder_chosen_moves_clips_there(
 
 def _context(user: MockUser) -> Context:
     return Context(user_id=user.id)
+
+
+async def test_a_config_folder_in_the_allowlist_is_warned_about(
+    hass: HomeAssistant, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The whole config folder allowed: clips are readable by others, and the log says so."""
+    config = tmp_path / "config"
+    await configure(hass, config, tmp_path / "media")
+    hass.config.allowlist_external_dirs.add(str(config))
+    await load_store(hass)
+    assert "is inside allowlist_external_dirs or a media folder" in caplog.text

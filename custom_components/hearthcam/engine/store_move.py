@@ -70,6 +70,12 @@ def move_tree(source: Path, target: Path, on_step: StepHook | None = None) -> Mo
             for name in sorted(files):
                 relative = relative_dir / name
                 _move_one(source, target, relative, report, on_step)
+            if files:
+                # Renames are made durable once per folder: one lost in a crash leaves the
+                # file in its old place, where the next run finds it.
+                _fsync_dir(here)
+                if (target / relative_dir).is_dir():
+                    _fsync_dir(target / relative_dir)
             for name in dirs:
                 if (here / name).is_symlink():
                     report.skipped.append(str(relative_dir / name))
@@ -109,8 +115,6 @@ def _move_one(
         if err.errno != errno.EXDEV:
             raise
     else:
-        _fsync_dir(dst.parent)
-        _fsync_dir(src.parent)
         _step(on_step, "placed", relative)
         _count(report, info.st_size, copied=False)
         return
