@@ -14,6 +14,7 @@ from homeassistant.core_config import async_process_ha_core_config
 from homeassistant.exceptions import Unauthorized
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
@@ -21,16 +22,22 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from custom_components.hearthcam.clip_location import (
     CLIPS_SUBFOLDER,
     ISSUE_RESTART,
+    LEGACY_EXPORT_FOLDER,
     PRIVATE_FOLDER,
     STORAGE_KEY,
 )
 from custom_components.hearthcam.const import DOMAIN
 from custom_components.hearthcam.data import async_get_clip_store
 from custom_components.hearthcam.engine.clips import ClipStore
+from custom_components.hearthcam.engine.export_folder import new_export_id
 from custom_components.hearthcam.engine.store_move import move_tree
+from custom_components.hearthcam.exports.audit import (
+    STORAGE_KEY as AUDIT_KEY,
+    STORAGE_VERSION as AUDIT_VERSION,
+)
 from tests.engine.clipkit import record
 
-from .exportkit import use_config_dir
+from .exportkit import EXPORT_FOLDER, use_config_dir
 from .librarykit import clip_mp4
 
 __all__ = ["clip_mp4"]
@@ -255,3 +262,44 @@ async def test_a_config_folder_in_the_allowlist_is_warned_about(
     hass.config.allowlist_external_dirs.add(str(config))
     await load_store(hass)
     assert "is inside allowlist_external_dirs or a media folder" in caplog.text
+
+
+async def test_live_export_bundles_move_out_of_the_old_folder(
+    hass: HomeAssistant, tmp_path: Path, hass_storage: dict[str, Any]
+) -> None:
+    """A live bundle in `<config>/hearthcam_exports/` moves to the private folder, still live."""
+    config = tmp_path / "config"
+    await configure(hass, config, tmp_path / "media")
+    now = dt_util.utcnow()
+    live = new_export_id(now)
+    legacy = config / LEGACY_EXPORT_FOLDER
+    legacy.mkdir(mode=0o700)
+    bundle = b"PK\x05\x06" + bytes(18)
+    (legacy / f"{live}.zip").write_bytes(bundle)
+    record = {
+        "export_id": live,
+        "clip_id": f"{CAMERA}/{DAY}/120000-1",
+        "camera": "Front door",
+        "user_id": "abc",
+        "user_name": "Alice",
+        "reason": "testing",
+        "created_at": now.isoformat(),
+        "expires_at": (now + timedelta(hours=1)).isoformat(),
+        "sha256": "0" * 64,
+        "size_bytes": len(bundle),
+        "redactions": ["metadata_removed"],
+    }
+    hass_storage[AUDIT_KEY] = {
+        "version": AUDIT_VERSION,
+        "minor_version": 1,
+        "key": AUDIT_KEY,
+        "data": {"exports": [record], "log": []},
+    }
+    await load_store(hass)
+
+    moved = config / EXPORT_FOLDER / f"{live}.zip"
+    assert await hass.async_add_executor_job(moved.read_bytes) == bundle
+    assert not await hass.async_add_executor_job(legacy.exists)
+    audit = hass_storage[AUDIT_KEY]["data"]
+    assert [e["export_id"] for e in audit["exports"]] == [live]
+    assert audit["log"] == []  # not recorded as missing
