@@ -23,7 +23,7 @@ from custom_components.hearthcam.services import MAX_RECORD_SECONDS
 from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
-from .camkit import SMALL, setup_camera, state_of, use_media_dir, wait_for
+from .camkit import SMALL, private_clips, setup_camera, state_of, use_media_dir, wait_for
 from .librarykit import add_clip, clip_mp4
 
 __all__ = ["clip_mp4"]
@@ -121,13 +121,11 @@ async def test_only_an_administrator_releases_an_administrators_keep(
 
 async def test_a_keep_recorded_before_keepers_were_counts_as_an_administrators(
     hass: HomeAssistant,
-    tmp_path: Path,
     clip_mp4: Path,
     hass_read_only_user: MockUser,
 ) -> None:
     """An older sidecar says only kept: true; evidence keeps its protection after the upgrade."""
-    use_media_dir(hass, tmp_path / "media")
-    store = ClipStore(tmp_path / "media" / "hearthcam")
+    store = ClipStore(private_clips(hass))
     await hass.async_add_executor_job(store.load)
     info = await add_clip(hass, store, "front_door", START, clip_mp4)
     path = store.resolve(info.clip_id, ClipFile.SIDECAR)

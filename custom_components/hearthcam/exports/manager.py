@@ -1,10 +1,10 @@
 """The instance's exports: build, record, announce, sign, delete and expire bundles.
 
-Bundles live in `<config>/hearthcam_exports/`, outside every media folder (an export inside one
-would be browsable by every user through the media browser, so HearthCam refuses to write it
-there). At start-up and every minute, expired bundles are removed; at start-up, temporary
-files of interrupted exports and bundles without an audit record (the process died between the
-two) are removed too.
+Bundles live in `<config>/.cache/hearthcam/exports/` (clip_location.py), outside every media
+folder (an export inside one would be browsable by every user through the media browser, so
+HearthCam refuses to write it there) and out of backups. At start-up and every minute, expired
+bundles are removed; at start-up, temporary files of interrupted exports and bundles without an
+audit record (the process died between the two) are removed too.
 """
 
 from collections.abc import Mapping
@@ -41,7 +41,6 @@ from .notice import ExportContents, async_announce_export
 _LOGGER = logging.getLogger(__name__)
 
 DATA_EXPORTS: HassKey[ExportManager] = HassKey(f"{DOMAIN}_exports")
-EXPORT_FOLDER: Final = "hearthcam_exports"
 EXPIRY_INTERVAL: Final = timedelta(minutes=1)
 # A download link is a bearer capability for as long as it lives: an hour at most.
 DOWNLOAD_URL_LIFETIME: Final = timedelta(hours=1)
