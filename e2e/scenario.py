@@ -22,6 +22,7 @@ from e2e.ha_ws import HomeAssistantWebSocket, websocket
 from e2e.library import ROOT_ID, find_clip
 from e2e.live_view import LiveTarget, check_live_view
 from e2e.media_checks import check_clip, check_jpeg
+from e2e.private_store import check_private_store
 from e2e.scene import walk_scene, write_scene
 from e2e.stack import Stack, StackSettings
 
@@ -150,6 +151,9 @@ async def _scenario(
                 alive=stack.check_alive,
             )
         path = await _check_clip(rest, ws, saved["data"], artifacts)
+        async with step("clips are private: My media neither lists nor serves them"):
+            seen = await check_private_store(rest, ws, saved["data"], stack.settings.config_dir)
+            print(f"[e2e]   {seen}")
         await _check_still(rest, found.camera)
         await _check_export(rest, ws, saved["data"], artifacts)
         await check_links_and_ui_export(rest, ws, saved["data"], artifacts, step)

@@ -9,6 +9,8 @@ import zipfile
 
 from awesomeversion import AwesomeVersion, AwesomeVersionStrategy
 
+from custom_components.hearthcam.exports.notice import DEFAULT_TEXTS
+
 ROOT = Path(__file__).parents[1]
 INTEGRATION = ROOT / "custom_components" / "hearthcam"
 # hacs.json is validated with PREVENT_EXTRA: any other key fails HACS validation.
@@ -67,6 +69,39 @@ def test_hacs_json_only_has_keys_hacs_accepts() -> None:
 def test_translations_match_strings() -> None:
     """translations/en.json is what users see; it must carry every string of strings.json."""
     assert _json(INTEGRATION / "translations" / "en.json") == _json(INTEGRATION / "strings.json")
+
+
+def _leaves(node: object, path: str = "") -> dict[str, str]:
+    """Every string of a translation file by its dotted key."""
+    if isinstance(node, dict):
+        found: dict[str, str] = {}
+        for key, value in node.items():
+            found |= _leaves(value, f"{path}.{key}" if path else key)
+        return found
+    assert isinstance(node, str), path
+    return {path: node}
+
+
+def test_every_language_has_every_string() -> None:
+    """Each translation has strings.json's keys, and each string its English placeholders."""
+    english = _leaves(_json(INTEGRATION / "strings.json"))
+    files = sorted((INTEGRATION / "translations").glob("*.json"))
+    assert {f.stem for f in files} >= {"en", "de"}
+    for file in files:
+        strings = _leaves(_json(file))
+        assert set(strings) == set(english), file.name
+        for key, text in strings.items():
+            wanted = set(re.findall(r"{(\w+)}", english[key]))
+            assert set(re.findall(r"{(\w+)}", text)) == wanted, f"{file.name}: {key}"
+
+
+def test_the_notice_falls_back_to_the_english_strings() -> None:
+    """The notice's built-in texts are strings.json's, for a language that lacks one."""
+    common = _json(INTEGRATION / "strings.json")["common"]
+    assert isinstance(common, dict)
+    prefix = "export_notice_"
+    english = {k.removeprefix(prefix): v for k, v in common.items() if k.startswith(prefix)}
+    assert english == DEFAULT_TEXTS
 
 
 def test_brand_images_are_pngs_of_the_right_size() -> None:

@@ -13,6 +13,7 @@ from .engine.errors import InvalidStreamURLError
 from .exports import async_setup_exports
 from .identifiers import camera_key_for
 from .library import newest_clip
+from .location_action import async_setup_location_action
 from .migration import async_migrate
 from .options import CameraOptions, InvalidOptionsError
 from .retention import DATA_RETENTION, ClipRetention
@@ -34,6 +35,7 @@ PLATFORMS: list[Platform] = [
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what all cameras share: actions, the clip view, retention, exports."""
     async_setup_services(hass)
+    async_setup_location_action(hass)
     hass.http.register_view(ClipFileView(hass))
     await async_setup_exports(hass)
     retention = hass.data[DATA_RETENTION] = ClipRetention(hass)

@@ -22,6 +22,8 @@ from .engine.errors import (
     ExportCancelledError,
     InvalidClipIdError,
     InvalidExportIdError,
+    KeptByAdministratorError,
+    RecordingInProgressError,
 )
 from .options import InvalidOptionsError
 
@@ -43,6 +45,12 @@ _TRANSLATIONS: Final = (
     _Translation(InvalidClipIdError, ServiceValidationError, "invalid_clip_id", ("clip_id",)),
     _Translation(ClipNotFoundError, ServiceValidationError, "clip_not_found", ("clip_id",)),
     _Translation(ClipInUseError, HomeAssistantError, "clip_in_use", ("clip_id",)),
+    _Translation(
+        KeptByAdministratorError, ServiceValidationError, "clip_kept_by_admin", ("clip_id",)
+    ),
+    _Translation(
+        RecordingInProgressError, ServiceValidationError, "recording_in_progress", ("camera",)
+    ),
     _Translation(ExportCancelledError, HomeAssistantError, "export_cancelled", ("clip_id",)),
     _Translation(InvalidExportIdError, ServiceValidationError, "export_not_found", ("export_id",)),
     _Translation(InvalidOptionsError, ServiceValidationError, "invalid_options", ("error",)),
@@ -63,10 +71,15 @@ def action_error(*, key: str, invalid: bool = True, **placeholders: str) -> Home
 
 
 def translate(
-    err: Exception, *, otherwise: str, clip_id: str = "", export_id: str = ""
+    err: Exception, *, otherwise: str, clip_id: str = "", export_id: str = "", camera: str = ""
 ) -> HomeAssistantError:
     """Return the Home Assistant error for an engine (or OS) error, chosen by its class."""
-    values = {"clip_id": clip_id[:MAX_ECHO], "export_id": export_id[:MAX_ECHO], "error": str(err)}
+    values = {
+        "clip_id": clip_id[:MAX_ECHO],
+        "export_id": export_id[:MAX_ECHO],
+        "camera": camera,
+        "error": str(err),
+    }
     for translation in _TRANSLATIONS:
         if isinstance(err, translation.error):
             return translation.raise_as(
@@ -77,17 +90,22 @@ def translate(
     placeholders = {"error": values["error"]}
     placeholders |= {"export_id": values["export_id"]} if export_id else {}
     placeholders |= {"clip_id": values["clip_id"]} if clip_id else {}
+    placeholders |= {"camera": values["camera"]} if camera else {}
     return action_error(key=otherwise, invalid=False, **placeholders)
 
 
 @contextmanager
-def translated_errors(*, otherwise: str, clip_id: str = "", export_id: str = "") -> Iterator[None]:
+def translated_errors(
+    *, otherwise: str, clip_id: str = "", export_id: str = "", camera: str = ""
+) -> Iterator[None]:
     """Raise engine and OS errors from inside as translated Home Assistant errors.
 
-    clip_id and export_id fill the messages' placeholders; `otherwise` is the translation key
-    of any error the table does not name.
+    clip_id, export_id and camera (its name) fill the messages' placeholders; `otherwise` is
+    the translation key of any error the table does not name.
     """
     try:
         yield
     except _TRANSLATED as err:
-        raise translate(err, otherwise=otherwise, clip_id=clip_id, export_id=export_id) from err
+        raise translate(
+            err, otherwise=otherwise, clip_id=clip_id, export_id=export_id, camera=camera
+        ) from err

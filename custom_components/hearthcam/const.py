@@ -47,7 +47,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_SHARE_RAW_STREAM: False,
 }
 
-# Where clips live: under the first media folder, in this subfolder.
+# The clips' subfolder of the first media folder, when the install chose to keep them there.
 MEDIA_SUBFOLDER: Final = "hearthcam"
 # How a clip is named in the media browser and in events (the clip id follows it).
 MEDIA_SOURCE_PREFIX: Final = f"media-source://{DOMAIN}/"

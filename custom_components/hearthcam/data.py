@@ -1,16 +1,16 @@
 """Typed runtime data of a HearthCam config entry, and the clip store shared by all cameras."""
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
+from homeassistant.exceptions import ConfigEntryNotReady
 from homeassistant.helpers.singleton import singleton
 from homeassistant.util.hass_dict import HassKey
 
-from .const import CONF_DETECT_STREAM_URL, CONF_STREAM_URL, DOMAIN, MEDIA_SUBFOLDER
+from .clip_location import async_clip_root
+from .const import CONF_DETECT_STREAM_URL, CONF_STREAM_URL, DOMAIN
 from .engine.clips import ClipStore
 from .engine.errors import StorageError
 from .engine.urls import parse_stream_url, redact_url
@@ -67,18 +67,13 @@ def camera_options(entry: HearthCamConfigEntry) -> CameraOptions:
     return CameraOptions.from_entry(entry)
 
 
-def clip_store_root(hass: HomeAssistant) -> Path:
-    """Folder of the clip store: a subfolder of the first media folder."""
-    media_dirs = list(hass.config.media_dirs.values())
-    if not media_dirs:
-        raise ConfigEntryError(translation_domain=DOMAIN, translation_key="no_media_folder")
-    return Path(media_dirs[0]) / MEDIA_SUBFOLDER
-
-
 @singleton(DATA_CLIP_STORE, async_=True)
 async def async_get_clip_store(hass: HomeAssistant) -> ClipStore:
-    """Return the instance's clip store, loaded (index rebuilt, leftovers recovered) once."""
-    store = ClipStore(clip_store_root(hass))
+    """Return the instance's clip store, loaded (index rebuilt, leftovers recovered) once.
+
+    Clips left in the place not chosen (clip_location.py) are moved in before it loads.
+    """
+    store = ClipStore(await async_clip_root(hass))
     try:
         await hass.async_add_executor_job(store.load)
     except StorageError as err:

@@ -1,7 +1,9 @@
 """Sending a file to an HTTP client: read in the executor, whole or the byte range asked for.
 
 Both HTTP views (clips, export bundles) open their file by id through the engine, never by a
-path from the request, and hand it here; this module only measures, sends and closes it.
+path from the request, and hand it here; this module only measures, sends and closes it. Every
+answer is footage, so no browser cache or proxy on the way may keep it (`no-store`): a clip seen
+on a shared computer, or deleted since, is not left on its disk.
 """
 
 from collections.abc import Mapping
@@ -17,6 +19,7 @@ from aiohttp import hdrs, web
 from homeassistant.core import HomeAssistant
 
 CHUNK_BYTES: Final = 256 * 1024
+CACHE_CONTROL: Final = "no-store"
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +63,11 @@ async def async_send_file(
     A seekable file also gets an ETag and Last-Modified, and a Range request gets its bytes.
     """
     try:
-        headers = {**headers, "X-Content-Type-Options": "nosniff"}
+        headers = {
+            **headers,
+            "X-Content-Type-Options": "nosniff",
+            hdrs.CACHE_CONTROL: CACHE_CONTROL,
+        }
         span = _Span(HTTPStatus.OK, 0, opened.size)
         if seekable:
             etag = f'"{opened.mtime_ns:x}-{opened.size:x}"'

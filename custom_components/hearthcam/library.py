@@ -22,7 +22,7 @@ from .engine.motion_place import clip_area
 
 PAGE_SIZE: Final = 100
 
-# English texts, used when the translation cache lacks a key (keys of "common" in strings.json).
+# English texts, used when the translation cache lacks a key (the title keys of "common").
 DEFAULT_TEXTS: Final[Mapping[str, str]] = {
     "removed_camera": "Removed camera {camera}",
     "today": "Today",

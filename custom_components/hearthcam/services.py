@@ -4,6 +4,7 @@ The export actions are in exports/actions.py.
 """
 
 from collections.abc import Callable
+import functools
 import logging
 from typing import Final
 
@@ -26,6 +27,7 @@ from .coordinator import HearthCamCoordinator
 from .data import DATA_CLIP_STORE, HearthCamConfigEntry
 from .engine.clips import ClipStore
 from .engine.model import Verdict
+from .engine.worker import CameraWorker
 from .identifiers import clip_id_from_user
 from .usage import SIGNAL_STORAGE_CHANGED
 
@@ -44,9 +46,10 @@ VERDICTS: Final[dict[str, Verdict | None]] = {
 }
 ATTR_KEEP: Final = "keep"
 ATTR_DURATION: Final = "duration"
-# A manual clip is split at the camera's longest-clip option like any other; an hour bounds
-# what one call can ask of the disk.
-MAX_RECORD_SECONDS: Final = 3600.0
+# Recording on request is for what is happening now, not for surveillance by the hour: five
+# minutes covers a visitor at the door or a delivery, and what one call can write stays small
+# (about 75 MB at a 2 Mbit/s main stream). services.yaml's selector shows the same maximum.
+MAX_RECORD_SECONDS: Final = 300.0
 
 _CLIP_SCHEMA: Final = probatio.Schema({probatio.Required(ATTR_CLIP_ID): cv.string})
 _KEEP_SCHEMA: Final = probatio.Schema(
@@ -92,9 +95,21 @@ async def _async_delete_clip(call: ServiceCall) -> None:
 
 
 async def _async_keep_clip(call: ServiceCall) -> None:
-    """Protect a clip from retention, or release it again."""
+    """Protect a clip from retention, or release it again (an administrator's: administrators).
+
+    A call without a user (an automation, which only administrators write) counts as an
+    administrator's, as for Home Assistant's own administrator actions.
+    """
     store, clip_id = _store_and_clip(call)
-    await _async_change(call.hass, clip_id, store.set_kept, clip_id, call.data[ATTR_KEEP])
+    user_id = call.context.user_id
+    admin = True
+    if user_id:
+        user = await call.hass.auth.async_get_user(user_id)
+        if user is None:
+            raise UnknownUser(context=call.context)
+        admin = user.is_admin
+    keep = functools.partial(store.set_kept, user_id=user_id, admin=admin)
+    await _async_change(call.hass, clip_id, keep, clip_id, call.data[ATTR_KEEP])
 
 
 async def _async_mark_clip(call: ServiceCall) -> None:
@@ -120,15 +135,20 @@ async def _async_record_clip(call: ServiceCall) -> None:
     """Record a clip of `duration` seconds, pre-roll included, on each targeted camera."""
     coordinators = await _async_target_cameras(call)
     duration = float(call.data[ATTR_DURATION])
-    # Checked for all first, so that one camera offline records nothing rather than some.
+    # Checked for all first, so that one camera offline (or recording on request already)
+    # records nothing rather than some. Nothing is awaited from here on, so no other call
+    # can start a recording in between.
+    workers: list[tuple[str, CameraWorker]] = []
     for coordinator in coordinators:
+        camera = coordinator.entry.title
         if coordinator.worker is None or not coordinator.connected:
-            raise action_error(
-                key="camera_not_streaming", invalid=False, camera=coordinator.entry.title
-            )
-    for coordinator in coordinators:
-        if coordinator.worker is not None:
-            coordinator.worker.record(duration)
+            raise action_error(key="camera_not_streaming", invalid=False, camera=camera)
+        if coordinator.worker.manual_recording:
+            raise action_error(key="recording_in_progress", camera=camera)
+        workers.append((camera, coordinator.worker))
+    for camera, worker in workers:
+        with translated_errors(otherwise="record_failed", camera=camera):
+            worker.record(duration)
 
 
 def _store_and_clip(call: ServiceCall) -> tuple[ClipStore, str]:

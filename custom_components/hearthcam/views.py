@@ -33,9 +33,6 @@ _LOGGER = logging.getLogger(__name__)
 
 URL_PREFIX: Final = "/api/hearthcam/clips"
 _CONTENT_TYPES: Final = {ClipFile.VIDEO: "video/mp4", ClipFile.THUMBNAIL: "image/jpeg"}
-# Clips never change once saved (keeping one rewrites only its sidecar), so the browser may
-# reuse what it fetched; "private" keeps shared caches and proxies from storing footage.
-CACHE_CONTROL: Final = "private, max-age=3600"
 # The longest a signature of a clip's URL may be made to live (from its issue to its expiry).
 MAX_SIGNED_LIFETIME: Final = timedelta(hours=24)
 
@@ -80,10 +77,7 @@ class ClipFileView(HomeAssistantView):
             # Missing, malformed and refused (a symlink) look the same from outside.
             _LOGGER.debug("Not serving %s %s: %s", clip_id[:100], kind, err)
             raise web.HTTPNotFound from None
-        headers: dict[str, str] = {
-            hdrs.CONTENT_TYPE: _CONTENT_TYPES[kind],
-            hdrs.CACHE_CONTROL: CACHE_CONTROL,
-        }
+        headers: dict[str, str] = {hdrs.CONTENT_TYPE: _CONTENT_TYPES[kind]}
         return await async_send_file(self.hass, request, opened, headers, seekable=True)
 
 

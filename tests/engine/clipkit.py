@@ -62,6 +62,7 @@ def record(
     """Record a clip the way the recorder does: allocate, write the part, finalize."""
     _, part = store.allocate(camera, start)
     if link:
+        part.unlink()  # allocate created it empty (owner only); a hard link takes its place
         os.link(source, part)  # cheap when many clips only need to exist
     else:
         shutil.copyfile(source, part)

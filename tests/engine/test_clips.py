@@ -26,6 +26,7 @@ from custom_components.hearthcam.engine.errors import (
     ClipInUseError,
     ClipNotFoundError,
     InvalidClipIdError,
+    KeptByAdministratorError,
     StorageError,
 )
 from custom_components.hearthcam.engine.imaging import encode_array_jpeg
@@ -143,7 +144,8 @@ def test_layout_ids_and_finalize(store: ClipStore, clip_mp4: Path, thumbnail: by
         f"{day}/233005-1.jpg",
         f"{day}/233005-1.json",
         f"{day}/233005-1.mp4",
-    ]  # the part is gone; the second allocation has no file yet
+        f"{day}/233005-2.mp4.part",
+    ]  # the part is gone; the second allocation's part is there, empty until written
     assert store.resolve(clip_id) == store.root / day / "233005-1.mp4"
     assert store.resolve(clip_id, ClipFile.THUMBNAIL).read_bytes() == thumbnail
     sidecar = json.loads(store.resolve(clip_id, "sidecar").read_text())
@@ -189,8 +191,9 @@ def test_finalize_and_allocate_refuse_bad_input(
 
 
 def test_a_failed_finalize_frees_the_id_and_raises(store: ClipStore) -> None:
-    """A part that never appeared: StorageError, nothing indexed, the reservation released."""
+    """A part that vanished: StorageError, nothing indexed, the reservation released."""
     clip_id, part = store.allocate("cam", T0)
+    part.unlink()
     recorded = RecordedClip(part, T0, 2.0, "h264", 160, 120, None, ClipTrigger.MOTION, 0)
     with pytest.raises(StorageError, match=clip_id):
         store.finalize(recorded)
@@ -272,10 +275,39 @@ def test_cut_short_is_persisted_and_absent_in_older_sidecars() -> None:
     assert not ClipInfo.from_json(older).cut_short
 
 
+def test_keepers_are_persisted_and_older_keeps_count_as_an_administrators() -> None:
+    """Who kept a clip round-trips; an older kept sidecar counts as an administrator's keep."""
+    kept = replace(VALID, kept=True, kept_by="user-1", kept_by_admin=False)
+    assert ClipInfo.from_json(json.loads(json.dumps(kept.to_json()))) == kept
+    older = {k: v for k, v in kept.to_json().items() if not k.startswith("kept_by")}
+    assert ClipInfo.from_json(older) == replace(kept, kept_by=None, kept_by_admin=True)
+    assert ClipInfo.from_json(older | {"kept": False}) == VALID
+    for bad in ({"kept_by_admin": "no"}, {"kept_by": 7}):
+        with pytest.raises(ValueError):  # noqa: PT011
+            ClipInfo.from_json(kept.to_json() | bad)
+
+
+def test_set_kept_guards_an_administrators_keep(store: ClipStore, clip_mp4: Path) -> None:
+    """Only an administrator releases an administrator's keep; the refusal changes nothing."""
+    info = record(store, "cam", T0, clip_mp4)
+    sidecar = store.resolve(info.clip_id, ClipFile.SIDECAR)
+    store.set_kept(info.clip_id, True, user_id="admin-1", admin=True)
+    before = sidecar.read_bytes()
+    with pytest.raises(KeptByAdministratorError):
+        store.set_kept(info.clip_id, False, user_id="user-2", admin=False)
+    assert store.set_kept(info.clip_id, True, user_id="user-2", admin=False).kept_by == "admin-1"
+    assert sidecar.read_bytes() == before
+    released = store.set_kept(info.clip_id, False, user_id="admin-3", admin=True)
+    assert (released.kept, released.kept_by, released.kept_by_admin) == (False, None, False)
+    reloaded = ClipStore(store.root)
+    reloaded.load()
+    assert reloaded.get(info.clip_id) == released
+
+
 def test_sidecars_missing_a_field_are_rejected() -> None:
     """Every field but the optional ones must be present."""
     # Fields later releases added: sidecars written before them lack them.
-    newer = {"motion_boxes", "onset_box", "verdict", "verdict_at"}
+    newer = {"motion_boxes", "onset_box", "verdict", "verdict_at", "kept_by", "kept_by_admin"}
     optional = {"audio_codec", "motion_offset_s", "cut_short", *newer}
     for key in set(VALID.to_json()) - optional:
         partial = VALID.to_json()
@@ -679,7 +711,7 @@ def test_retention_of_one_camera_leaves_the_others(store: ClipStore, clip_mp4: P
     assert result.deleted == (cam[1],)
     assert sorted(store.days("yard")) == sorted({y.split("/")[1] for y in yard})
     cam_bytes = store.usage().cameras["cam"].size_bytes
-    one_clip = cam_bytes // 2
+    one_clip = cam_bytes // 2 - 100  # a little less than either clip
     by_size = store.apply_retention(
         RetentionPolicy(max_total_bytes=one_clip), now=now, camera_key="cam"
     )

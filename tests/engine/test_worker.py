@@ -16,7 +16,11 @@ import pytest
 
 from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.engine.errors import StorageFullError, StreamErrorKind
+from custom_components.hearthcam.engine.errors import (
+    RecordingInProgressError,
+    StorageFullError,
+    StreamErrorKind,
+)
 from custom_components.hearthcam.engine.imaging import OUTLINE_RGB
 from custom_components.hearthcam.engine.model import ClipTrigger
 from custom_components.hearthcam.engine.motion_place import clip_area
@@ -146,7 +150,12 @@ def test_manual_recording_includes_the_pre_roll(
         wait_until(lambda: _packets(worker) >= 45, "the pre-roll to fill")
         requested = time.time()
         worker.record(3.0)
+        on_request: Callable[[], bool] = lambda: worker.manual_recording  # noqa: E731
+        assert on_request()
+        with pytest.raises(RecordingInProgressError):
+            worker.record(30.0)  # one at a time: refused, and the clip stays ~3 s
         events.wait(lambda: bool(events.clips), "the manual clip")
+        assert not on_request()
 
     clip = events.clips[0]
     assert clip.trigger is ClipTrigger.MANUAL

@@ -11,6 +11,7 @@ from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.hearthcam.clip_location import CLIPS_SUBFOLDER, PRIVATE_FOLDER
 from custom_components.hearthcam.const import (
     CONF_OFF_DELAY,
     CONF_POST_ROLL,
@@ -31,10 +32,19 @@ QUICK_OPTIONS: dict[str, Any] = {CONF_PRE_ROLL: 1.0, CONF_POST_ROLL: 1.0, CONF_O
 
 
 def use_media_dir(hass: HomeAssistant, directory: Path) -> Path:
-    """Make directory Home Assistant's only media folder; clips go to its hearthcam/."""
+    """Make directory Home Assistant's only media folder; return its hearthcam/.
+
+    Clips live in the private clip folder (private_clips) unless the install chose the media
+    folder; hearthcam/ is that choice's folder, and where older versions kept clips.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     hass.config.media_dirs = {"local": str(directory)}
     return directory / "hearthcam"
+
+
+def private_clips(hass: HomeAssistant) -> Path:
+    """Where clips live by default."""
+    return Path(hass.config.path(*PRIVATE_FOLDER, CLIPS_SUBFOLDER))
 
 
 async def setup_camera(

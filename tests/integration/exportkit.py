@@ -7,6 +7,7 @@ from typing import Any
 from homeassistant.core import Context, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
+from custom_components.hearthcam.clip_location import EXPORTS_SUBFOLDER, PRIVATE_FOLDER
 from custom_components.hearthcam.const import (
     CONF_ALLOW_EXPORTS,
     CONF_EXPORT_EXPIRY_HOURS,
@@ -15,7 +16,6 @@ from custom_components.hearthcam.const import (
 )
 from custom_components.hearthcam.engine.clip_info import ClipInfo
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.exports.manager import EXPORT_FOLDER
 
 from .camkit import QUICK_OPTIONS, setup_camera, use_media_dir
 from .librarykit import add_clip
@@ -25,6 +25,8 @@ PASSWORD = "Hunter2-Export"  # noqa: S105 - the test camera's, searched for
 HOST = "127.0.0.1"
 SECRET_URL = f"rtsp://viewer:{PASSWORD}@{HOST}:9/front-door-stream"
 LEFT_HALF = "0,0 0.5,0 0.5,1 0,1"
+# Where bundles go, relative to the config folder.
+EXPORT_FOLDER = Path(*PRIVATE_FOLDER, EXPORTS_SUBFOLDER)
 EXPORT_OPTIONS: dict[str, Any] = {
     **QUICK_OPTIONS,
     CONF_ALLOW_EXPORTS: True,

@@ -40,6 +40,7 @@ from custom_components.hearthcam.identifiers import camera_key_for
 
 from .camkit import setup_camera
 from .exportkit import (
+    EXPORT_FOLDER,
     EXPORT_OPTIONS,
     HOST,
     PASSWORD,
@@ -114,7 +115,7 @@ async def exported(
     media_id = f"media-source://hearthcam/{info.clip_id}"
     result = await call(hass, "export_clip", export_data(media_id), hass_admin_user)
     await hass.async_block_till_done()
-    bundle = tmp_path / "config" / "hearthcam_exports" / f"{result['export_id']}.zip"
+    bundle = tmp_path / "config" / EXPORT_FOLDER / f"{result['export_id']}.zip"
     return Exported(result, info, store, hass_admin_user, client, events, bundle)
 
 
@@ -314,7 +315,7 @@ async def test_a_trimmed_export(
     data = export_data(info.clip_id, start_offset=0.5, end_offset=1.5)
     result = await call(hass, "export_clip", data, hass_admin_user)
     assert "trimmed" in result["redactions"]
-    bundle = tmp_path / "config" / "hearthcam_exports" / f"{result['export_id']}.zip"
+    bundle = tmp_path / "config" / EXPORT_FOLDER / f"{result['export_id']}.zip"
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["export"]["start_offset_s"] == 0.5
@@ -369,7 +370,7 @@ async def test_refusals_write_nothing(
         await call(hass, "export_clip", {"consent": True, "reason": "no clip"}, hass_admin_user)
 
     await hass.async_block_till_done()
-    folder = tmp_path / "config" / "hearthcam_exports"
+    folder = tmp_path / "config" / EXPORT_FOLDER
     assert not folder.exists() or not list(folder.iterdir())
     assert STORAGE_KEY not in hass_storage or not hass_storage[STORAGE_KEY]["data"]["log"]
     assert events == []
@@ -397,7 +398,7 @@ async def test_the_export_folder_must_not_be_a_media_folder(
     with pytest.raises(Exception, match="inside the media folder") as refused:
         await call(hass, "export_clip", export_data(info.clip_id), hass_admin_user)
     assert getattr(refused.value, "translation_key", None) == "export_folder_in_media"
-    assert not (tmp_path / "config" / "hearthcam_exports").exists()
+    assert not (tmp_path / "config" / EXPORT_FOLDER).exists()
 
 
 async def test_links_live_ten_minutes_and_work_once(
@@ -453,7 +454,7 @@ async def test_a_damaged_clip_fails_and_keeps_nothing(
     with pytest.raises(HomeAssistantError) as failed:
         await call(hass, "export_clip", export_data(info.clip_id), hass_admin_user)
     assert failed.value.translation_key == "export_failed"
-    assert list((tmp_path / "config" / "hearthcam_exports").iterdir()) == []
+    assert list((tmp_path / "config" / EXPORT_FOLDER).iterdir()) == []
     listed = await call(hass, "list_exports", {}, hass_admin_user)
     assert listed == {"exports": [], "log": []}
 
@@ -471,7 +472,7 @@ async def test_a_camera_that_is_not_running_still_exports(
     start = dt_util.utcnow().replace(microsecond=0)
     info = await add_clip(hass, store, camera_key_for(entry.entry_id), start, clip_mp4)
     result = await call(hass, "export_clip", export_data(info.clip_id), hass_admin_user)
-    bundle = tmp_path / "config" / "hearthcam_exports" / f"{result['export_id']}.zip"
+    bundle = tmp_path / "config" / EXPORT_FOLDER / f"{result['export_id']}.zip"
     with zipfile.ZipFile(bundle) as archive:
         manifest = json.loads(archive.read("manifest.json"))
     assert manifest["camera"] == {"name": "Garden"}

@@ -29,7 +29,7 @@ from devkit.footage import MovingObject, Scene
 from devkit.pytest_plugin import MakeFootage
 from tests.engine.clipkit import write_fragmented
 
-from .exportkit import call, camera_with_clip, export_data, use_config_dir
+from .exportkit import EXPORT_FOLDER, call, camera_with_clip, export_data, use_config_dir
 from .librarykit import clip_mp4, load_library
 
 __all__ = ["clip_mp4"]
@@ -73,7 +73,7 @@ async def test_delete_and_expiry_remove_the_bundle_and_keep_the_record(
 ) -> None:
     """delete_export and the expiry timer remove bundles; list_exports shows what happened."""
     _, _, info = await camera_with_clip(hass, tmp_path, clip_mp4)
-    folder = tmp_path / "config" / "hearthcam_exports"
+    folder = tmp_path / "config" / EXPORT_FOLDER
     first = await call(hass, "export_clip", export_data(info.clip_id), hass_admin_user)
     second = await call(hass, "export_clip", export_data(info.clip_id), hass_admin_user)
     assert len(list(folder.iterdir())) == 2
@@ -117,7 +117,7 @@ async def test_start_up_removes_leftovers_orphans_and_expired_bundles(
 ) -> None:
     """What a crash or a long shutdown left behind is tidied and recorded when HA starts."""
     folder = use_config_dir(hass, tmp_path / "config")
-    folder.mkdir(mode=0o700)
+    folder.mkdir(mode=0o700, parents=True)
     now = dt_util.utcnow()
     orphan, expired, vanished, live = (new_export_id(now) for _ in range(4))
     for export_id in (orphan, expired, live):
@@ -179,7 +179,7 @@ async def test_shutdown_mid_export_keeps_nothing_and_leaves_no_thread(
     with pytest.raises(HomeAssistantError) as cancelled:
         await export
     assert cancelled.value.translation_key == "export_cancelled"
-    assert list((tmp_path / "config" / "hearthcam_exports").iterdir()) == []
+    assert list((tmp_path / "config" / EXPORT_FOLDER).iterdir()) == []
     assert STORAGE_KEY not in hass_storage or hass_storage[STORAGE_KEY]["data"]["log"] == []
     assert store.get(info.clip_id).clip_id == info.clip_id
     assert not store._holds  # the clip is free again
@@ -219,7 +219,7 @@ async def test_exports_run_side_by_side(
     results = await asyncio.gather(
         *(call(hass, "export_clip", export_data(info.clip_id), hass_admin_user) for _ in range(3))
     )
-    names = sorted(p.name for p in (tmp_path / "config" / "hearthcam_exports").iterdir())
+    names = sorted(p.name for p in (tmp_path / "config" / EXPORT_FOLDER).iterdir())
     assert names == sorted(f"{r['export_id']}.zip" for r in results)
     assert len(set(names)) == 3
 

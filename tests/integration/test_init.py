@@ -10,6 +10,7 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.hearthcam.clip_location import STORAGE_KEY
 from custom_components.hearthcam.const import (
     CONF_ANALYSIS_FPS,
     CONF_MAX_CLIP,
@@ -58,7 +59,7 @@ async def test_setup_and_unload(hass: HomeAssistant, tmp_path: Path, quiet_url: 
     assert AUTH_PASSWORD not in repr(data)
     coordinator = data.coordinator
     assert coordinator.camera_key == camera_key_for(entry.entry_id)
-    assert coordinator.store.root == (tmp_path / "media" / "hearthcam").resolve()
+    assert coordinator.store.root == Path(hass.config.path(".cache", "hearthcam", "clips"))
     source = coordinator.worker_settings.source
     assert source.open_timeout_s == OPEN_TIMEOUT_S <= 4.0
     assert source.stall_timeout_s == STALL_TIMEOUT_S <= 4.0
@@ -147,7 +148,14 @@ async def test_setup_refuses_options_the_engine_cannot_use(
     assert "settings cannot be used" in reason
 
 
-async def test_setup_needs_a_media_folder(hass: HomeAssistant) -> None:
-    """Without any media folder there is nowhere to keep clips: a translated setup error."""
+async def test_clips_in_the_media_folder_need_one(
+    hass: HomeAssistant, hass_storage: dict[str, Any]
+) -> None:
+    """Clips kept in the media folder by choice, but there is none: a translated setup error."""
     hass.config.media_dirs = {}
+    hass_storage[STORAGE_KEY] = {
+        "version": 1,
+        "key": STORAGE_KEY,
+        "data": {"location": "media_folder"},
+    }
     assert "no media folder" in await _setup_fails(hass, "rtsp://127.0.0.1:9/x", {})

@@ -30,6 +30,7 @@ from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
 from .camkit import SMALL, setup_camera, state_of, use_media_dir, wait_for, walker
+from .exportkit import use_config_dir
 
 MOTION = "binary_sensor.front_door_motion"
 STREAM = "binary_sensor.front_door_stream"
@@ -117,7 +118,7 @@ async def test_full_disk_raises_an_issue_until_a_clip_saves(
 ) -> None:
     """No room for a clip: a repair issue while detection goes on; room again: it clears."""
     disk = tmpfs("64k")
-    use_media_dir(hass, disk)
+    use_config_dir(hass, disk)  # clips go to the config folder's .cache/
     saved: list[Event] = []
     hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
     # Two walks: the first cannot be saved on the full disk, the second can after it grows.

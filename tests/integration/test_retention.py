@@ -37,6 +37,7 @@ from devkit.http_server import HttpStreamServer
 from devkit.pytest_plugin import MakeFootage
 
 from .camkit import QUICK_OPTIONS, SMALL, state_of, wait_for
+from .exportkit import use_config_dir
 from .librarykit import add_clip, clip_mp4, load_library
 
 __all__ = ["clip_mp4"]
@@ -190,6 +191,7 @@ async def test_free_space_deletes_oldest_and_raises_an_issue_kept_clips_cause(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     """Low on space: oldest clips of any camera go; what kept clips block is a repair issue."""
+    use_config_dir(hass, small_disk / "config")  # the clip folder is below it
     store = await load_library(hass, small_disk / "media")
     key = new_entry(hass, {CONF_RETAIN_DAYS: 365})
     now = dt_util.utcnow()

@@ -53,7 +53,7 @@ from devkit.pytest_plugin import MakeFootage
 from tests.camera_urls import AMBIGUOUS_URLS, CAMERA_URLS, CameraURL
 
 from .camkit import QUICK_OPTIONS, use_media_dir, wait_for
-from .exportkit import call, export_data, use_config_dir
+from .exportkit import EXPORT_FOLDER, call, export_data, use_config_dir
 from .librarykit import add_clip, clip_mp4
 
 __all__ = ["clip_mp4"]
@@ -165,7 +165,7 @@ async def _export_texts(
     info = await add_clip(hass, coordinator.store, coordinator.camera_key, start, clip)
     result = await call(hass, "export_clip", export_data(info.clip_id), admin)
     await hass.async_block_till_done()
-    bundle = Path(hass.config.config_dir) / "hearthcam_exports" / f"{result['export_id']}.zip"
+    bundle = Path(hass.config.config_dir) / EXPORT_FOLDER / f"{result['export_id']}.zip"
     with zipfile.ZipFile(io.BytesIO(bundle.read_bytes())) as archive:
         members = [archive.read(name).decode("utf-8", "replace") for name in archive.namelist()]
         assert "manifest.json" in archive.namelist()

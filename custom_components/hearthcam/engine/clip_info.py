@@ -83,6 +83,9 @@ class ClipInfo:
     onset_box: Box | None = None
     verdict: Verdict | None = None  # what a person said about the clip
     verdict_at: datetime | None = None  # when they said it (aware UTC)
+    kept_by: str | None = None  # the user who kept it (None: an automation, or not kept)
+    # Whether whoever kept it was an administrator: then only an administrator releases it.
+    kept_by_admin: bool = False
 
     def to_json(self) -> dict[str, object]:
         """Sidecar content, tagged with the schema version."""
@@ -110,6 +113,8 @@ class ClipInfo:
             "onset_box": None if self.onset_box is None else list(self.onset_box),
             "verdict": None if self.verdict is None else self.verdict.value,
             "verdict_at": None if self.verdict_at is None else self.verdict_at.isoformat(),
+            "kept_by": self.kept_by,
+            "kept_by_admin": self.kept_by_admin,
         }
 
     @classmethod
@@ -167,6 +172,8 @@ class ClipInfo:
             onset_box=None if data.get("onset_box") is None else box_of(data["onset_box"]),
             verdict=None if verdict is None else Verdict(_str(data, "verdict")),
             verdict_at=None if verdict_at is None else _timestamp(data, "verdict_at"),
+            kept_by=None if data.get("kept_by") is None else _str(data, "kept_by"),
+            kept_by_admin=kept_by_admin(data),
         )
 
 
@@ -195,6 +202,17 @@ def _boxes(value: object) -> tuple[tuple[float, Box], ...]:
         msg = "motion_boxes must be a list of [offset_s, x0, y0, x1, y1]"
         raise ValueError(msg)
     return tuple((finite(sample[0]), box_of(sample[1:])) for sample in value)
+
+
+def kept_by_admin(data: Mapping[str, object]) -> bool:
+    """Whether sidecar content says an administrator kept the clip.
+
+    A sidecar written before keepers were recorded cannot say who kept its clip: it counts as
+    an administrator's keep, so evidence never loses its protection by an upgrade.
+    """
+    if data.get("kept") is not True:
+        return False
+    return "kept_by_admin" not in data or _bool(data, "kept_by_admin")
 
 
 def sidecar_bytes(info: ClipInfo) -> bytes:

@@ -28,9 +28,11 @@ from .clip_info import (
 from .model import ClipTrigger
 from .safe_fs import (
     TEMP_RE,
+    create_private,
     exists,
     fsync_dir_or_log,
     fsync_file,
+    make_file_private,
     open_dir,
     plain_files,
     subdirectories,
@@ -62,6 +64,7 @@ class LoadReport:
     clips: int
     rebuilt: tuple[str, ...]  # ids whose details came from probing the MP4, not the sidecar
     removed: tuple[Path, ...]  # orphan sidecars and thumbnails, stale temporary files
+    made_private: tuple[Path, ...]  # files and directories others could read, now owner-only
     unreadable: tuple[Path, ...]  # MP4s without a usable sidecar that PyAV could not read
     recovery: RecoveryReport
 
@@ -73,6 +76,7 @@ class StoreScan:
     entries: list[IndexEntry] = field(default_factory=list)
     rebuilt: list[str] = field(default_factory=list)
     removed: list[Path] = field(default_factory=list)
+    made_private: list[Path] = field(default_factory=list)
     unreadable: list[Path] = field(default_factory=list)
     parts: list[Path] = field(default_factory=list)
 
@@ -93,6 +97,7 @@ def scan_day(root: Path, day_fd: int, camera: str, day: str, scan: StoreScan) ->
         match = match_clip_file(filename)
         if match is not None:
             stems.setdefault(match["stem"], set()).add(match["ext"])
+            _make_file_private(day_fd, directory / filename, scan.made_private)
         elif TEMP_RE.fullmatch(filename):
             unlink_logged(day_fd, directory / filename, scan.removed)
     for stem, exts in sorted(stems.items()):
@@ -113,6 +118,15 @@ def scan_day(root: Path, day_fd: int, camera: str, day: str, scan: StoreScan) ->
         scan.entries.append(entry)
         if rebuilt:
             scan.rebuilt.append(name.clip_id)
+
+
+def _make_file_private(dir_fd: int, path: Path, made_private: list[Path]) -> None:
+    """Take group and other permissions off a clip's file, logging rather than raising."""
+    try:
+        if make_file_private(dir_fd, path.name):
+            made_private.append(path)
+    except OSError as err:
+        _LOGGER.warning("Could not make %s private: %s", path, err)
 
 
 def _load_clip(
@@ -138,7 +152,14 @@ def _load_clip(
     info = _info_from_facts(name, facts, mp4_size, has_thumbnail=has_jpg, note=REBUILT_NOTE)
     # A kept mark survives a damaged or newer sidecar: losing it would let retention
     # delete exactly what the user asked to keep.
-    info = replace(info, kept=isinstance(data, dict) and data.get("kept") is True)
+    if isinstance(data, dict) and data.get("kept") is True:
+        keeper = data.get("kept_by")
+        info = replace(
+            info,
+            kept=True,
+            kept_by=keeper if isinstance(keeper, str) else None,
+            kept_by_admin=data.get("kept_by_admin") is not False,
+        )
     if not is_newer_sidecar(data):  # a newer release's sidecar is left for that release
         write_or_log(day_fd, name.stem + ".json", sidecar_bytes(info))
     return measure(day_fd, name, info), True
@@ -172,6 +193,7 @@ def recover_part(root: Path, name: ClipName) -> IndexEntry | None:
             unlink(day_fd, part)
             return None
         try:
+            create_private(day_fd, temp)  # FFmpeg would create it readable by everyone
             facts = salvage(part_path, part_path.with_name(temp))
             if facts is None:
                 _LOGGER.warning("Removing unplayable %s", part_path)

@@ -61,6 +61,7 @@ from .errors import (
     ClipNotFoundError,
     EngineError,
     InvalidClipIdError,
+    KeptByAdministratorError,
     StorageError,
     StorageFullError,
 )
@@ -68,9 +69,12 @@ from .model import RecordedClip, Verdict
 from .motion import Box
 from .safe_fs import (
     SYMLINK_ERRNOS,
+    create_private,
     exists,
     fsync_dir_or_log,
     fsync_file,
+    make_private,
+    make_root,
     open_dir,
     remove_empty_dirs,
     unlink,
@@ -160,7 +164,9 @@ class ClipStore:
                     continue
                 self._active[part] = name
             try:
-                taken = any(exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json"))
+                taken = any(
+                    exists(day_fd, name.stem + ext) for ext in (".mp4", PART, ".json")
+                ) or not _create_part(day_fd, name.stem + PART)
             except BaseException:
                 with self._lock:
                     del self._active[part]
@@ -442,9 +448,34 @@ class ClipStore:
                 if self._holds[name.clip_id] <= 0:
                     del self._holds[name.clip_id]
 
-    def set_kept(self, clip_id: str, keep: bool) -> ClipInfo:  # noqa: FBT001 - reads naturally
-        """Mark a clip as kept (exempt from retention) or not; persisted in its sidecar."""
-        return self._rewrite(clip_id, lambda info: replace(info, kept=keep))
+    def set_kept(
+        self,
+        clip_id: str,
+        keep: bool,  # noqa: FBT001 - reads naturally
+        *,
+        user_id: str | None = None,
+        admin: bool = True,
+    ) -> ClipInfo:
+        """Mark a clip as kept (exempt from retention) or not; persisted in its sidecar.
+
+        The sidecar records who kept it (user_id) and whether they were an administrator; an
+        administrator's keep is released only by an administrator (KeptByAdministratorError,
+        nothing changed). An administrator keeping a clip someone else kept takes it over.
+        """
+
+        def change(info: ClipInfo) -> ClipInfo:
+            if keep:
+                if info.kept and (info.kept_by_admin or not admin):
+                    return info
+                return replace(info, kept=True, kept_by=user_id, kept_by_admin=admin)
+            if not info.kept:
+                return info
+            if info.kept_by_admin and not admin:
+                msg = f"clip {info.clip_id} was kept by an administrator"
+                raise KeptByAdministratorError(msg)
+            return replace(info, kept=False, kept_by=None, kept_by_admin=False)
+
+        return self._rewrite(clip_id, change)
 
     def set_verdict(
         self, clip_id: str, verdict: Verdict | None, now: datetime | None = None
@@ -595,23 +626,32 @@ class ClipStore:
                 with self._lock:
                     self._loading = False
         _LOGGER.info(
-            "Clip store %s: %d clip(s), %d rebuilt, %d recovered, %d file(s) removed",
+            "Clip store %s: %d clip(s), %d rebuilt, %d recovered, %d file(s) removed, "
+            "%d made private",
             self._root,
             report.clips,
             len(report.rebuilt),
             len(report.recovery.recovered),
             len(report.removed) + len(report.recovery.removed),
+            len(report.made_private),
         )
         return report
 
     def _load(self) -> LoadReport:
         try:
-            self._root.mkdir(parents=True, exist_ok=True)
+            make_root(self._root)
         except OSError as err:
             msg = f"cannot create the clip store {self._root}"
             raise _storage_error(msg, err) from err
         scan = StoreScan()
+        # Stores written before footage was private: directories fixed here, files by scan_day.
+        _make_dir_private(self._root, (), scan.made_private)
+        cameras: set[str] = set()
         for camera, day in walk_days(self._root):
+            if camera not in cameras:
+                cameras.add(camera)
+                _make_dir_private(self._root, (camera,), scan.made_private)
+            _make_dir_private(self._root, (camera, day), scan.made_private)
             try:
                 with self._open_day(camera, day) as day_fd:
                     scan_day(self._root, day_fd, camera, day, scan)
@@ -628,6 +668,7 @@ class ClipStore:
             clips=len(scan.entries),
             rebuilt=tuple(scan.rebuilt),
             removed=tuple(scan.removed),
+            made_private=tuple(scan.made_private),
             unreadable=tuple(scan.unreadable),
             recovery=self._recover(scan.parts),
         )
@@ -694,6 +735,26 @@ class ClipStore:
     ) -> AbstractContextManager[int]:
         """Open a day directory from the root without following symlinks; yield its descriptor."""
         return open_dir(self._root, camera, day, create=create)
+
+
+def _create_part(day_fd: int, name: str) -> bool:
+    """Create a reserved clip's part file, owner only; False if the name is taken after all."""
+    try:
+        create_private(day_fd, name)
+    except FileExistsError:
+        return False
+    return True
+
+
+def _make_dir_private(root: Path, names: tuple[str, ...], made_private: list[Path]) -> None:
+    """Take group and other permissions off root/names..., logging rather than raising."""
+    path = root.joinpath(*names)
+    try:
+        with open_dir(root, *names) as fd:
+            if make_private(fd):
+                made_private.append(path)
+    except OSError as err:
+        _LOGGER.warning("Could not make %s private: %s", path, err)
 
 
 def _check_page(offset: int, limit: int | None) -> None:

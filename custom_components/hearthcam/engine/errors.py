@@ -74,6 +74,14 @@ class ClipInUseError(EngineError):
     """The clip is being recorded or is held (e.g. an export is being built from it)."""
 
 
+class KeptByAdministratorError(EngineError):
+    """An administrator kept the clip: only an administrator may release it."""
+
+
+class RecordingInProgressError(EngineError):
+    """A manual recording of the camera is running already."""
+
+
 class UnreadableClipError(EngineError):
     """The clip's file cannot be read, or holds no video in the chosen window."""
 

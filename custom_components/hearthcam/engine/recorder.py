@@ -148,6 +148,16 @@ class Recorder:
         return self._clip is not None
 
     @property
+    def manual_recording(self) -> bool:
+        """Whether a recording asked for by record() is still under way or about to start."""
+        if self._closed:
+            return False
+        if self._manual_pending is not None:
+            return True
+        now = self._now
+        return now is not None and now < self._manual_until - EPSILON_S
+
+    @property
     def clip_start(self) -> datetime | None:
         """Wall-clock start of the clip being recorded, if any."""
         return None if self._clip is None else self._clip.start

@@ -1,7 +1,8 @@
 """The clip store's file operations: no symlink below its root is followed, writes are durable.
 
 Every operation goes through directory descriptors opened with O_NOFOLLOW, so a link planted
-in the store is never followed; files are replaced through a synced temporary file.
+in the store is never followed; files are replaced through a synced temporary file. Footage is
+for the owner of the process only: files are created 0600 and directories 0700.
 """
 
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ import os
 from pathlib import Path
 import re
 import secrets
+import stat
 from typing import Final
 
 _LOGGER = logging.getLogger(__name__)
@@ -19,6 +21,8 @@ _LOGGER = logging.getLogger(__name__)
 _DIR_FLAGS: Final = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 SYMLINK_ERRNOS: Final = frozenset({errno.ELOOP, errno.ENOTDIR})
 TEMP_RE: Final = re.compile(r"\..+\.tmp")  # what temp_name gives: left behind by a crash
+FILE_MODE: Final = 0o600
+DIR_MODE: Final = 0o700
 
 
 def temp_name(name: str) -> str:
@@ -30,7 +34,7 @@ def temp_name(name: str) -> str:
 def open_dir(root: Path, *names: str, create: bool = False) -> Iterator[int]:
     """Descriptor of the directory root/names..., each below root opened without following."""
     if create:
-        root.mkdir(parents=True, exist_ok=True)
+        make_root(root)
     fds: list[int] = []
     try:
         fds.append(os.open(root, _DIR_FLAGS))
@@ -44,9 +48,14 @@ def open_dir(root: Path, *names: str, create: bool = False) -> Iterator[int]:
             os.close(fd)
 
 
+def make_root(root: Path) -> None:
+    """Create the store's root (owner only) if it is missing; missing parents get the default."""
+    root.mkdir(mode=DIR_MODE, parents=True, exist_ok=True)
+
+
 def _make_dir(name: str, parent_fd: int) -> None:
     try:
-        os.mkdir(name, 0o755, dir_fd=parent_fd)
+        os.mkdir(name, DIR_MODE, dir_fd=parent_fd)
     except FileExistsError:
         return
     os.fsync(parent_fd)  # the new directory entry survives a power loss
@@ -126,10 +135,39 @@ def unlink_logged(dir_fd: int, path: Path, removed: list[Path]) -> None:
     removed.append(path)
 
 
+def create_private(dir_fd: int, name: str) -> None:
+    """Create an empty file (0600) that a writer then opens by path and truncates.
+
+    FFmpeg creates the files it writes world-readable; a file that exists keeps its mode.
+    """
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    os.close(os.open(name, flags, FILE_MODE, dir_fd=dir_fd))
+
+
+def make_private(fd: int) -> bool:
+    """Take group and other permissions off an open file or directory; True if they had any."""
+    mode = os.fstat(fd).st_mode
+    if not mode & 0o077:
+        return False
+    os.fchmod(fd, stat.S_IMODE(mode) & ~0o077)
+    return True
+
+
+def make_file_private(dir_fd: int, name: str) -> bool:
+    """make_private for a plain file in the directory, opened without following or blocking."""
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK
+    fd = os.open(name, flags, dir_fd=dir_fd)
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and make_private(fd)
+    finally:
+        os.close(fd)
+
+
 def fsync_file(dir_fd: int, name: str) -> int:
-    """Flush a file's data to disk; return its size."""
+    """Flush a file's data to disk, for the owner only; return its size."""
     fd = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=dir_fd)
     try:
+        make_private(fd)  # a file FFmpeg wrote (a salvaged clip) is world-readable
         os.fsync(fd)
         return os.fstat(fd).st_size
     finally:
@@ -148,7 +186,7 @@ def write_atomic(dir_fd: int, name: str, data: bytes) -> None:
     """Replace name with data via a synced temporary file: readers see old or new, never half."""
     temp = temp_name(name)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    fd = os.open(temp, flags, 0o644, dir_fd=dir_fd)
+    fd = os.open(temp, flags, FILE_MODE, dir_fd=dir_fd)
     try:
         with os.fdopen(fd, "wb") as file:
             file.write(data)

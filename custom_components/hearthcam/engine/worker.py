@@ -22,7 +22,7 @@ from .analysis import FramePacer, grey_thumbnail
 from .backoff import Backoff
 from .clip_info import ClipInfo
 from .clips import ClipStore
-from .errors import StopRequestedError, StorageError, StreamError
+from .errors import RecordingInProgressError, StopRequestedError, StorageError, StreamError
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .live import LiveFeed
 from .model import RecordedClip
@@ -232,6 +232,9 @@ class CameraWorker:
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self._commands: queue.SimpleQueue[RecorderCommand] = queue.SimpleQueue()
+        # Guards _manual_queued: a record() request the main thread has not run yet.
+        self._manual_lock = threading.Lock()
+        self._manual_queued = False
         self._recording_enabled = settings.recording_enabled
         self._analyser = FrameAnalyser(
             detector or MotionDetector(),
@@ -297,8 +300,32 @@ class CameraWorker:
         return stopped
 
     def record(self, duration_s: float) -> None:
-        """Record a clip of about duration_s seconds, pre-roll included."""
-        self._commands.put(lambda recorder: recorder.record(duration_s))
+        """Record a clip of about duration_s seconds, pre-roll included.
+
+        One recording on request at a time: RecordingInProgressError (nothing asked of the
+        recorder) while an earlier one is under way.
+        """
+        with self._manual_lock:
+            if self.manual_recording:
+                msg = f"{self.settings.camera_key} is recording on request already"
+                raise RecordingInProgressError(msg)
+            self._manual_queued = True
+            self._commands.put(lambda recorder: self._record_now(recorder, duration_s))
+
+    @property
+    def manual_recording(self) -> bool:
+        """Whether a recording asked for by record() is under way (or queued)."""
+        recorder = self._recorder
+        return self._manual_queued or (recorder is not None and recorder.manual_recording)
+
+    def _record_now(self, recorder: Recorder, duration_s: float) -> None:
+        """Run a record() request on the main thread."""
+        try:
+            recorder.record(duration_s)
+        finally:
+            # Only now: from here on the recorder itself says the recording is under way.
+            with self._manual_lock:
+                self._manual_queued = False
 
     def set_recording(self, *, enabled: bool) -> None:
         """Allow or forbid motion to start clips (manual recording stays possible)."""
@@ -464,9 +491,13 @@ class CameraWorker:
             try:
                 command = self._commands.get_nowait()
             except queue.Empty:
-                return
+                break
             if recorder is not None:
                 command(recorder)
+        if recorder is None:
+            with self._manual_lock:
+                if self._commands.empty():  # a record() request was dropped, not queued since
+                    self._manual_queued = False
 
     # -- results, on the worker's threads ----------------------------------------------------
 

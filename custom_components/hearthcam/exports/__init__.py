@@ -15,13 +15,12 @@ The bundle itself (re-encoding, masks, manifest) is the engine's: engine/bundle.
 engine/redact.py.
 """
 
-from pathlib import Path
-
 from homeassistant.core import HomeAssistant
 
+from ..clip_location import async_export_root
 from ..engine.export_folder import ExportFolder
 from .actions import async_setup_export_services
-from .manager import DATA_EXPORTS, EXPORT_FOLDER, ExportManager
+from .manager import DATA_EXPORTS, ExportManager
 from .view import ExportDownloadView
 
 
@@ -30,7 +29,7 @@ async def async_setup_exports(hass: HomeAssistant) -> ExportManager:
     async_setup_export_services(hass)
     hass.http.register_view(ExportDownloadView(hass))
     manager = hass.data[DATA_EXPORTS] = ExportManager(
-        hass, ExportFolder(Path(hass.config.path(EXPORT_FOLDER)))
+        hass, ExportFolder(await async_export_root(hass))
     )
     await manager.async_start()
     return manager

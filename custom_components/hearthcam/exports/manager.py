@@ -1,10 +1,10 @@
 """The instance's exports: build, record, announce, sign, delete and expire bundles.
 
-Bundles live in `<config>/hearthcam_exports/`, outside every media folder (an export inside one
-would be browsable by every user through the media browser, so HearthCam refuses to write it
-there). At start-up and every minute, expired bundles are removed; at start-up, temporary
-files of interrupted exports and bundles without an audit record (the process died between the
-two) are removed too.
+Bundles live in `<config>/.cache/hearthcam/exports/` (clip_location.py), outside every media
+folder (an export inside one would be browsable by every user through the media browser, so
+HearthCam refuses to write it there) and out of backups. At start-up and every minute, expired
+bundles are removed; at start-up, temporary files of interrupted exports and bundles without an
+audit record (the process died between the two) are removed too.
 """
 
 from collections.abc import Mapping
@@ -33,12 +33,11 @@ from ..engine.redact import RedactOptions
 from .audit import AuditAction, AuditLog, ExportEntry
 from .jobs import ExportJobs
 from .links import DownloadLink, DownloadLinks
-from .notice import async_announce_export
+from .notice import ExportContents, async_announce_export
 
 _LOGGER = logging.getLogger(__name__)
 
 DATA_EXPORTS: HassKey[ExportManager] = HassKey(f"{DOMAIN}_exports")
-EXPORT_FOLDER: Final = "hearthcam_exports"
 EXPIRY_INTERVAL: Final = timedelta(minutes=1)
 
 
@@ -169,7 +168,8 @@ class ExportManager:
             redactions=list(bundle.redactions),
         )
         await self.audit.async_add(entry, now.isoformat())
-        async_announce_export(self.hass, entry, context)
+        contents = ExportContents.of(bundle, request.masks_configured)
+        await async_announce_export(self.hass, entry, contents, context)
         _LOGGER.info(
             "Clip %s of %s exported as %s by %s",
             entry["clip_id"],

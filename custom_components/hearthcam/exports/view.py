@@ -65,8 +65,6 @@ class ExportDownloadView(HomeAssistantView):
         headers: dict[str, str] = {
             hdrs.CONTENT_TYPE: "application/zip",
             hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
-            # Footage: never kept by a browser cache or a proxy on the way.
-            hdrs.CACHE_CONTROL: "no-store",
             # One GET per link sends the whole bundle: nothing to resume.
             hdrs.ACCEPT_RANGES: "none",
         }
