@@ -27,7 +27,7 @@ from pytest_homeassistant_custom_component.typing import (
 from custom_components.hearthcam.const import DOMAIN
 from custom_components.hearthcam.exports.person import CONSENT_MAX_AGE, context_age
 
-from .exportkit import call, camera_with_clip, export_data
+from .exportkit import EXPORT_FOLDER, call, camera_with_clip, export_data
 from .librarykit import add_clip, camera_entry, clip_mp4, load_library, thumbnail
 
 __all__ = ["clip_mp4", "thumbnail"]
@@ -85,7 +85,8 @@ async def camera(hass: HomeAssistant, tmp_path: Path, clip_mp4: Path) -> str:
 async def _nothing_exported(hass: HomeAssistant, admin: MockUser, tmp_path: Path) -> None:
     listed = await call(hass, "list_exports", {}, admin)
     assert listed == {"exports": [], "log": []}
-    folder = tmp_path / "config" / "hearthcam_exports"
+    folder = tmp_path / "config" / EXPORT_FOLDER
+    assert folder.parent.is_dir()  # the folder the bundles would be in is where it is looked for
     assert not folder.exists() or not list(folder.iterdir())
 
 
