@@ -219,9 +219,10 @@ class _Model:
         self.background = background
         self.previous = background.copy()  # its own array: the background is updated in place
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
-        # no steps at cell borders. Interpolation matrices make that two small matrix products.
+        # no steps at cell borders. Each axis blends two neighbouring cells by gathered weights:
+        # element-wise numpy, where matrix products would wake a BLAS thread pool every frame.
         self._spread_rows = _interpolation(rows, cell)
-        self._spread_cols = _interpolation(cols, cell).T.copy()
+        self._spread_cols = _interpolation(cols, cell)
         self.noise = np.full_like(background, settings.min_pixel_delta / settings.noise_factor)
         self.flicker = np.zeros(self.grid, np.float32)
         self.static_s = np.zeros(self.grid, np.float32)  # how long each moved cell kept still
@@ -249,7 +250,12 @@ class _Model:
 
     def _smooth(self, per_cell: np.ndarray) -> np.ndarray:
         """Spread one value per cell over the working-size image by bilinear interpolation."""
-        spread: np.ndarray = self._spread_rows @ per_cell @ self._spread_cols
+        lower, upper, weight = self._spread_rows
+        rows = per_cell[lower]
+        rows += (per_cell[upper] - rows) * weight[:, None]
+        lower, upper, weight = self._spread_cols
+        spread: np.ndarray = rows[:, lower]
+        spread += (rows[:, upper] - spread) * weight
         return spread
 
     def _lit(self, image: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
@@ -407,18 +413,15 @@ def _rate(step_s: float, time_constant_s: float) -> float:
     return 1.0 - math.exp(-step_s / time_constant_s)
 
 
-def _interpolation(cells: int, size: int) -> np.ndarray:
-    """Matrix (cells * size x cells) that interpolates cell-centre values linearly onto pixels."""
+def _interpolation(cells: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel of cells * size: the two cell-centre indices to blend, and the upper's weight."""
     pixels = cells * size
     # Position of each pixel centre in cell-centre units, clamped so the borders stay flat.
     position = np.clip((np.arange(pixels) + 0.5) / size - 0.5, 0, cells - 1)
-    lower = np.floor(position).astype(int)
+    lower = np.floor(position).astype(np.intp)
     upper = np.minimum(lower + 1, cells - 1)
     weight = (position - lower).astype(np.float32)
-    matrix = np.zeros((pixels, cells), np.float32)
-    matrix[np.arange(pixels), lower] += 1 - weight
-    matrix[np.arange(pixels), upper] += weight
-    return matrix
+    return lower, upper, weight
 
 
 def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndarray:
