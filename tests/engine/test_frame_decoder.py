@@ -185,3 +185,16 @@ def test_a_workers_still_is_the_normally_decoded_frame(
     # 5 of 15 fps are analysed: frames 0, 3, 6, ...; the still is the last of them.
     last_analysed = frames[(len(frames) - 1) // 3 * 3]
     assert snapshot == encode_jpeg(last_analysed)
+
+
+def test_keyframe_is_the_gops_first_frame_decoded_in_full(make_footage: MakeFootage) -> None:
+    """keyframe() decodes one frame: the GOP's keyframe, exactly as a normal decode shows it."""
+    path = make_footage(BUSY)
+    reference = _reference(path)
+    container, packets = _packets(path)
+    with container:
+        decoder = FrameDecoder(container.streams.video[0], DecodeOptions())
+        decoded = [frame for packet in packets[:25] for frame in decoder.decode(packet)]
+    keyframe = decoded[-1].keyframe()
+    assert keyframe.pts == packets[15].pts
+    np.testing.assert_array_equal(_luma(keyframe), reference[packets[15].pts])

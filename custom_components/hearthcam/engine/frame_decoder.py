@@ -59,6 +59,14 @@ class DecodedFrame:
                 best = frame
         return best or self.frame
 
+    def keyframe(self) -> VideoFrame:
+        """Return the keyframe that starts its GOP at full quality (one frame to decode)."""
+        if self.filtered or not self.gop:
+            return self.frame
+        decoder = _decoder(self.codec, self.extradata, skip_loop_filter=False)
+        frames = [*decoder.decode(self.gop[0]), *decoder.decode(None)]
+        return frames[0] if frames else self.frame
+
 
 def _decoder(codec: str, extradata: bytes | None, *, skip_loop_filter: bool) -> VideoCodecContext:
     """Make a single-threaded decoder of its own (options apply only before it opens)."""

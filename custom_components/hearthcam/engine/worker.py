@@ -494,12 +494,16 @@ class CameraWorker:
         return self._store.allocate(self.settings.camera_key, start)[1]
 
     def _clip_thumbnail(self) -> bytes | None:
-        """Return the frame where motion began as JPEG, else the latest analysed one."""
+        """Return the frame where motion began as JPEG, else the latest GOP's keyframe."""
         onset, self._onset_frame = self._onset_frame, None
-        onset = onset or self._analyser.latest()
-        if onset is None:
+        if onset is not None:
+            frame = onset.full_quality()
+        elif (latest := self._analyser.latest()) is not None:
+            # No motion onset (a manual recording): the latest GOP's keyframe, one frame to decode.
+            frame = latest.frame if latest.filtered else latest.keyframe()
+        else:
             return None
-        return encode_jpeg(onset.full_quality(), THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks)
+        return encode_jpeg(frame, THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks)
 
     def _save_clip(self, recorded: RecordedClip) -> None:
         start = recorded.start.timestamp()
