@@ -59,8 +59,8 @@ FULL = LiveConfig(
 QUICK = LiveConfig(
     scene=Scene(width=320, height=180, fps=15, duration_s=8.0, seed=4, keyframe_interval_s=1.0),
     cameras=2,
-    warm_s=2.0,
-    window_s=3.0,
+    warm_s=1.5,
+    window_s=2.0,
     repeats=1,
 )
 
