@@ -3,7 +3,8 @@
 Every CPU figure is the process CPU (all threads) of one session in a fresh child process,
 divided by a decode floor measured the same way in the same run on the same file, so a busy or
 slow machine moves both sides. Each sample is checked: the threads doing the work must account
-for the process's CPU less its idle baseline ("cpu_accounted"). Targets are DESIGN section 4.
+for the process's CPU less its idle baseline ("cpu_accounted"). The targets and the latest
+figures are in docs/engine.md, "Performance targets".
 """
 
 from collections.abc import Callable
