@@ -35,6 +35,7 @@ from .const import (
     CONF_ANALYSIS_FPS,
     CONF_DETECT_STREAM_URL,
     CONF_EXPORT_EXPIRY_HOURS,
+    CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
@@ -258,6 +259,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_ANALYSIS_FPS: _number(1, 15, "fps"),
         CONF_OFF_DELAY: _number(1, 600, UnitOfTime.SECONDS, slider=False),
         CONF_MOTION_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
+        CONF_LOW_POWER: BooleanSelector(),
     },
     "recording": {
         CONF_PRE_ROLL: _number(0, 30, UnitOfTime.SECONDS),

@@ -26,6 +26,8 @@ CONF_EXPORT_EXPIRY_HOURS: Final = "export_expiry_hours"
 CONF_MOTION_ZONES: Final = "motion_zones"
 CONF_PRIVACY_MASKS: Final = "privacy_masks"
 CONF_OUTLINE_MOTION: Final = "outline_motion"  # clip thumbnails outline where motion began
+# Quiet scenes: decode keyframes only until something changes (less CPU, later onsets).
+CONF_LOW_POWER: Final = "low_power"
 # Hand the camera's raw stream (no masks, audio included) to Home Assistant's stream, or not.
 CONF_SHARE_RAW_STREAM: Final = "share_raw_stream"
 
@@ -44,6 +46,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_MOTION_ZONES: "",
     CONF_PRIVACY_MASKS: "",
     CONF_OUTLINE_MOTION: True,
+    CONF_LOW_POWER: False,
     CONF_SHARE_RAW_STREAM: False,
 }
 

@@ -21,6 +21,7 @@ from av.packet import Packet
 from av.stream import Stream
 import numpy as np
 
+from .frame_decoder import DecodeOptions
 from .motion import (
     SENSITIVITY_DEFAULT,
     SENSITIVITY_MAX,
@@ -132,17 +133,19 @@ def scan_video(
     fps: float = DEFAULT_FPS,
     width: int = DEFAULT_WIDTH,
     detector: Detector | None = None,
+    decoding: DecodeOptions | None = None,
 ) -> ScanReport:
     """Run the detector over the first video stream of a file; report its motion events.
 
-    detector replaces the one built from sensitivity (the benchmarks pass instrumented ones).
+    detector replaces the one built from sensitivity (the benchmarks pass instrumented ones);
+    decoding defaults to the worker's (low power off).
     """
     recorder = _Recorder(detector or build_detector(sensitivity))
-    analyser = FrameAnalyser(recorder, fps, width, lambda _result: None)
+    analyser = FrameAnalyser(recorder, fps, width, lambda _result: None, decoding=decoding)
     last_time = 0.0
     with av.open(str(path)) as container:
         video = container.streams.video[0]
-        video.codec_context.thread_count = 1  # as the worker decodes
+        analyser.start(video)  # decodes as the worker does
         for packet in container.demux(video):
             # The final empty packet flushes the decoder, so the last frames are analysed too.
             analyser.process(cast("Packet[Stream]", packet))
