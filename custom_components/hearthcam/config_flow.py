@@ -10,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_NAME, UnitOfInformation, UnitOfTime
@@ -60,6 +61,7 @@ from .engine.errors import (
 from .engine.probe import probe
 from .engine.source import SourceOptions
 from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
+from .exports.flow import SUBENTRY_TYPE_EXPORT, ExportClipFlow
 from .feedback_flow import ClipFeedbackSteps
 from .options import CameraOptions, InvalidOptionsError
 
@@ -168,6 +170,15 @@ class HearthCamConfigFlow(ConfigFlow, domain=DOMAIN):
     def async_get_options_flow(config_entry: ConfigEntry) -> HearthCamOptionsFlow:
         """Create the flow for one camera's detection, recording and privacy settings."""
         return HearthCamOptionsFlow()
+
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls,
+        config_entry: ConfigEntry,  # noqa: ARG003 - every camera offers the same
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Offer "Export a clip" on each camera: an administrator's export from the UI."""
+        return {SUBENTRY_TYPE_EXPORT: ExportClipFlow}
 
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the camera's name and stream URLs; save them once the streams open."""
