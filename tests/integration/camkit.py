@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
+from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
+from homeassistant.core import Event, HomeAssistant
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.hearthcam.clip_location import CLIPS_SUBFOLDER, PRIVATE_FOLDER
@@ -18,6 +19,7 @@ from custom_components.hearthcam.const import (
     CONF_PRE_ROLL,
     CONF_STREAM_URL,
     DOMAIN,
+    EVENT_CLIP_SAVED,
 )
 from custom_components.hearthcam.engine.urls import stream_identity
 from devkit.footage import Scene
@@ -91,3 +93,18 @@ def state_of(hass: HomeAssistant, entity_id: str) -> str | None:
 def hearthcam_threads() -> list[str]:
     """Names of the engine's threads still alive."""
     return [t.name for t in threading.enumerate() if t.name.startswith("hearthcam-")]
+
+
+async def camera_for_manual_clips(
+    hass: HomeAssistant, url: str
+) -> tuple[MockConfigEntry, list[Event]]:
+    """A connected camera with motion recording off, and the clip_saved events it will fire."""
+    saved: list[Event] = []
+    hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
+    entry = await setup_camera(hass, url)
+    stream = "binary_sensor.front_door_stream"
+    await wait_for(hass, lambda: state_of(hass, stream) == STATE_ON, "the stream to connect")
+    await hass.services.async_call(
+        "switch", "turn_off", {ATTR_ENTITY_ID: "switch.front_door_recording"}, blocking=True
+    )
+    return entry, saved

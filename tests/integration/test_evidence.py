@@ -1,29 +1,26 @@
 """An administrator's keep holds; recordings on request are bounded and one at a time."""
 
-from dataclasses import replace
 from datetime import UTC, datetime
 import json
 from pathlib import Path
 from typing import Any
 
-from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.const import ATTR_ENTITY_ID
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers.service import async_get_all_descriptions
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockUser
 
-from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import DOMAIN
 from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clip_retention import RetentionPolicy
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger
 from custom_components.hearthcam.services import MAX_RECORD_SECONDS
-from devkit.http_server import HttpStreamServer
-from devkit.pytest_plugin import MakeFootage
 
-from .camkit import SMALL, private_clips, setup_camera, state_of, use_media_dir, wait_for
+from .camkit import camera_for_manual_clips, private_clips, setup_camera, use_media_dir, wait_for
 from .librarykit import add_clip, clip_mp4
 
 __all__ = ["clip_mp4"]
@@ -139,25 +136,11 @@ async def test_a_keep_recorded_before_keepers_were_counts_as_an_administrators(
     assert json.loads(path.read_text()) == old | {"kept": True}
 
 
-@pytest.fixture
-def quiet_url(make_footage: MakeFootage, http_stream_server: HttpStreamServer) -> str:
-    """A stream without motion that keeps flowing for the length of a test."""
-    scene = replace(SMALL, duration_s=30.0, seed=43)
-    return http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
-
-
 async def test_recording_on_request_is_bounded_and_one_at_a_time(
-    hass: HomeAssistant, tmp_path: Path, quiet_url: str
+    hass: HomeAssistant, quiet_url: str
 ) -> None:
     """At most five minutes a call, in the schema and the UI; a second call while one runs fails."""
-    use_media_dir(hass, tmp_path / "media")
-    saved: list[Event] = []
-    hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
-    entry = await setup_camera(hass, quiet_url)
-    await wait_for(hass, lambda: state_of(hass, STREAM) == STATE_ON, "the stream to connect")
-    await hass.services.async_call(
-        "switch", "turn_off", {ATTR_ENTITY_ID: "switch.front_door_recording"}, blocking=True
-    )
+    entry, saved = await camera_for_manual_clips(hass, quiet_url)
     assert MAX_RECORD_SECONDS == 300
     fields = (await async_get_all_descriptions(hass))[DOMAIN]["record_clip"]["fields"]
     assert fields["duration"]["selector"]["number"]["max"] == MAX_RECORD_SECONDS

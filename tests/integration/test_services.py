@@ -1,26 +1,23 @@
 """The clip actions: delete (administrators only), keep, and record on request (a real stream)."""
 
-from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from homeassistant.const import ATTR_ENTITY_ID, STATE_ON
-from homeassistant.core import Context, Event, HomeAssistant
+from homeassistant.core import Context, HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError, Unauthorized
 from homeassistant.helpers import entity_registry as er
 import probatio
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
 
-from custom_components.hearthcam.const import DOMAIN, EVENT_CLIP_SAVED
+from custom_components.hearthcam.const import DOMAIN
 from custom_components.hearthcam.engine.clip_info import ClipFile
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger
-from devkit.http_server import HttpStreamServer
-from devkit.pytest_plugin import MakeFootage
 
-from .camkit import SMALL, setup_camera, state_of, use_media_dir, wait_for
+from .camkit import camera_for_manual_clips, setup_camera, state_of, use_media_dir, wait_for
 from .librarykit import add_clip, clip_mp4, load_library
 
 __all__ = ["clip_mp4"]
@@ -30,13 +27,6 @@ STREAM = "binary_sensor.front_door_stream"
 STORAGE = "sensor.front_door_storage_used"
 START = datetime(2026, 3, 14, 12, tzinfo=UTC)
 UNREACHABLE = "rtsp://127.0.0.1:9/nothing"
-
-
-@pytest.fixture
-def quiet_url(make_footage: MakeFootage, http_stream_server: HttpStreamServer) -> str:
-    """A stream without motion that keeps flowing for the length of a test."""
-    scene = replace(SMALL, duration_s=30.0, seed=41)
-    return http_stream_server.url(f"ts/{make_footage(scene, '.ts').name}")
 
 
 async def call(
@@ -127,18 +117,9 @@ async def test_actions_need_a_running_camera(
     assert store.get(info.clip_id).clip_id == info.clip_id
 
 
-async def test_record_clip_from_a_real_stream(
-    hass: HomeAssistant, tmp_path: Path, quiet_url: str
-) -> None:
+async def test_record_clip_from_a_real_stream(hass: HomeAssistant, quiet_url: str) -> None:
     """A manual clip of the asked length, with pre-roll, while motion recording is off."""
-    use_media_dir(hass, tmp_path / "media")
-    saved: list[Event] = []
-    hass.bus.async_listen(EVENT_CLIP_SAVED, saved.append)
-    entry = await setup_camera(hass, quiet_url)
-    await wait_for(hass, lambda: state_of(hass, STREAM) == STATE_ON, "the stream to connect")
-    await hass.services.async_call(
-        "switch", "turn_off", {ATTR_ENTITY_ID: "switch.front_door_recording"}, blocking=True
-    )
+    entry, saved = await camera_for_manual_clips(hass, quiet_url)
     await wait_for(hass, lambda: state_of(hass, STORAGE) is not None, "the storage sensor")
     assert float(state_of(hass, STORAGE) or "nan") == 0
 
