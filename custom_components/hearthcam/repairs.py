@@ -99,7 +99,7 @@ class TunerSuggestionFlow(RepairsFlow):
                 tuner.proposals.pop(self.entry_id, None)
                 self.hass.config_entries.async_schedule_reload(entry.entry_id)
             else:
-                await tuner.log.async_decline(proposal.camera_key, suggestion.key)
+                await tuner.log.async_decline(proposal.camera_key, suggestion)
                 await tuner.log.async_add(proposal.camera_key, "declined", suggestion)
                 tuner.proposals.pop(self.entry_id, None)
             return self.async_create_entry(data={})

@@ -80,9 +80,14 @@ class TunerLog:
         """Return a camera's log entries, oldest first."""
         return [e for e in self._data["entries"] if e.get("camera") == camera_key]
 
-    def declined(self, camera_key: str, key: str) -> bool:
-        """Whether a person declined this change for this camera."""
-        return key in self._data["declined"].get(camera_key, [])
+    def declined(self, camera_key: str, suggestion: Suggestion) -> bool:
+        """Whether a person declined this change, or much the same one, for this camera."""
+        for declined in self._data["declined"].get(camera_key, []):
+            zone = declined.get("ignore_zone")
+            box = None if zone is None else (zone[0], zone[1], zone[2], zone[3])
+            if suggestion.resembles(box, int(declined.get("sensitivity", 0))):
+                return True
+        return False
 
     def tuned_with(self, camera_key: str) -> list[str]:
         """Return the flagged clips the camera's last run replayed."""
@@ -112,10 +117,14 @@ class TunerLog:
         self._data["tuned"] = {**self._data["tuned"], camera_key: flagged}
         await self._store.async_save(self._data)
 
-    async def async_decline(self, camera_key: str, key: str) -> None:
+    async def async_decline(self, camera_key: str, suggestion: Suggestion) -> None:
         """Remember that this change is not wanted for this camera."""
         declined = self._data["declined"]
-        self._data["declined"] = {**declined, camera_key: [*declined.get(camera_key, []), key]}
+        change = {
+            "ignore_zone": suggestion.to_json()["ignore_zone"],
+            "sensitivity": suggestion.sensitivity,
+        }
+        self._data["declined"] = {**declined, camera_key: [*declined.get(camera_key, []), change]}
         await self._store.async_save(self._data)
 
 
@@ -234,7 +243,7 @@ class FeedbackTuner:
             report.wall_s,
             "no suggestion" if suggestion is None else suggestion.key,
         )
-        declined = suggestion is not None and self.log.declined(camera, suggestion.key)
+        declined = suggestion is not None and self.log.declined(camera, suggestion)
         event = (
             "no_suggestion"
             if suggestion is None

@@ -99,6 +99,16 @@ class Suggestion:
         zone = "-" if self.ignore_zone is None else ",".join(f"{v:.2f}" for v in self.ignore_zone)
         return f"ignore={zone};sensitivity={self.sensitivity}"
 
+    def resembles(self, zone: Box | None, sensitivity: int) -> bool:
+        """Whether this is much the same change: the same sensitivity, about the same zone.
+
+        A person who declined ignoring the top right declined it too when one more false
+        alarm there widens the zone a little.
+        """
+        if sensitivity != self.sensitivity or (zone is None) != (self.ignore_zone is None):
+            return False
+        return zone is None or self.ignore_zone is None or overlap(zone, self.ignore_zone) >= 0.5
+
     @property
     def ignore_polygon(self) -> Polygon | None:
         """The ignored zone as a polygon, as the camera's options write it."""
@@ -161,6 +171,19 @@ def rectangle(box: Box) -> Polygon:
 def size(box: Box) -> float:
     """Share of the picture a box covers."""
     return max(0.0, box[2] - box[0]) * max(0.0, box[3] - box[1])
+
+
+def overlap(first: Box, second: Box) -> float:
+    """Intersection over union of two boxes, 0..1."""
+    inner = (
+        max(first[0], second[0]),
+        max(first[1], second[1]),
+        min(first[2], second[2]),
+        min(first[3], second[3]),
+    )
+    shared = size(inner) if inner[0] < inner[2] and inner[1] < inner[3] else 0.0
+    total = size(first) + size(second) - shared
+    return shared / total if total > 0 else 0.0
 
 
 def _padded(box: Box) -> Box:
