@@ -140,6 +140,16 @@ class FeedbackTuner:
         self._running_entry: str | None = None
         self._waiting: list[str] = []  # entry ids asked for while a job ran
 
+    @property
+    def running_entry(self) -> str | None:
+        """The config entry whose clips are being replayed, if any."""
+        return self._running_entry
+
+    @property
+    def thread(self) -> threading.Thread | None:
+        """The running job's thread, if any."""
+        return self._thread
+
     @callback
     def async_request(self, entry_id: str) -> None:
         """Check a camera soon: tune it if it has enough new false alarms."""

@@ -65,6 +65,8 @@ async def _flagged_camera(
     tmp_path: Path,
     day: list[tuple[FeedbackClip, Path, Any]],
     user: MockUser,
+    *,
+    wait: bool = True,
 ) -> tuple[MockConfigEntry, list[ClipInfo], dict[str, tuple[int, int]], Path]:
     """A camera with the day's clips; the gusts flagged; returns the tree before flagging."""
     config = use_config_dir(hass, tmp_path / "config").parent
@@ -83,9 +85,6 @@ async def _flagged_camera(
             )
         )
     before = _tree(tmp_path, store.root)
-    # The proof that the loop runs offline: anything but loopback is refused.
-    with pytest.raises(pytest_socket.SocketConnectBlockedError):
-        socket.create_connection(("192.0.2.1", 80), timeout=1)
     for info, (clip, _, _) in zip(clips, day, strict=True):
         if not clip.walker:
             await hass.services.async_call(
@@ -95,6 +94,8 @@ async def _flagged_camera(
                 blocking=True,
                 context=Context(user_id=user.id),
             )
+    if not wait:
+        return entry, clips, before, config
     await wait_for(
         hass,
         lambda: ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id)) is not None,
@@ -137,6 +138,10 @@ async def test_flag_replay_apply_updates_the_options_and_nothing_leaves(  # noqa
     tmp_path: Path,
 ) -> None:
     """Three flagged gusts: the repair proposes the upper right; applying ignores it."""
+    # The proof that the loop runs offline: anything but loopback (the test's HTTP client) is
+    # refused.
+    with pytest.raises(pytest_socket.SocketConnectBlockedError):
+        socket.create_connection(("192.0.2.1", 80), timeout=1)
     entry, _, before, _ = await _flagged_camera(hass, tmp_path, flag_day, hass_read_only_user)
     issue = ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id))
     assert issue is not None
@@ -200,3 +205,24 @@ async def test_a_declined_suggestion_is_remembered(
     assert events[2] in {"no_suggestion", "declined_before"}
     assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None
     assert _tree(tmp_path, entry.runtime_data.coordinator.store.root) == before
+
+
+async def test_unloading_the_camera_stops_its_tuning_job(
+    hass: HomeAssistant,
+    hass_read_only_user: MockUser,
+    flag_day: list[tuple[FeedbackClip, Path, Any]],
+    tmp_path: Path,
+) -> None:
+    """A camera unloaded while its clips are replayed leaves no tuner thread behind."""
+    busy_day = flag_day * 4  # more clips to replay, so the job is still running at the unload
+    entry, _, _, _ = await _flagged_camera(
+        hass, tmp_path, busy_day, hass_read_only_user, wait=False
+    )
+    tuner = hass.data[DATA_TUNER]
+    await wait_for(hass, lambda: tuner.running_entry == entry.entry_id, "the tuning job")
+    thread = tuner.thread
+    assert thread is not None
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    assert not thread.is_alive()
+    assert tuner.running_entry is None
+    assert ir.async_get(hass).async_get_issue(DOMAIN, issue_id(entry.entry_id)) is None
