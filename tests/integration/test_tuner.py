@@ -18,6 +18,9 @@ from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, MockUser
+from pytest_homeassistant_custom_component.components.diagnostics import (
+    get_diagnostics_for_config_entry,
+)
 from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 import pytest_socket
 
@@ -72,6 +75,7 @@ async def _flagged_camera(
     config = use_config_dir(hass, tmp_path / "config").parent
     use_media_dir(hass, tmp_path / "media")
     assert await async_setup_component(hass, "repairs", {})
+    assert await async_setup_component(hass, "diagnostics", {})
     entry = await setup_camera(hass, UNREACHABLE, options={})
     store = entry.runtime_data.coordinator.store
     key = entry.runtime_data.coordinator.camera_key
@@ -171,6 +175,8 @@ async def test_flag_replay_apply_updates_the_options_and_nothing_leaves(  # noqa
     assert log[0]["cpu_s"] > 0
     assert log[0]["clips"] == 5
     assert hass_storage[STORE_KEY]["data"]["entries"] == log
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, entry)
+    assert [item["event"] for item in diagnostics["tuner"]] == ["suggested", "applied"]
     # Nothing was written outside the clip store and .storage.
     assert _tree(tmp_path, entry.runtime_data.coordinator.store.root) == before
 
