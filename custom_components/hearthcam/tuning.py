@@ -89,6 +89,11 @@ class TunerLog:
                 return True
         return False
 
+    def unanswered(self, camera_key: str) -> bool:
+        """Whether the camera's last suggestion got neither applied nor declined."""
+        entries = self.entries(camera_key)
+        return bool(entries) and entries[-1]["event"] == "suggested"
+
     def tuned_with(self, camera_key: str) -> list[str]:
         """Return the flagged clips the camera's last run replayed."""
         tuned: list[str] = self._data["tuned"].get(camera_key, [])
@@ -180,7 +185,12 @@ class FeedbackTuner:
             _period_clips, store, camera, start, now
         )
         ids = sorted(clip.clip_id for clip in flagged)
-        if len(ids) < FLAGGED_TO_TUNE or ids == self.log.tuned_with(camera):
+        # The same flagged clips are replayed again only when their suggestion was never
+        # answered (an open issue does not survive a restart).
+        if len(ids) < FLAGGED_TO_TUNE or (
+            ids == self.log.tuned_with(camera)
+            and (entry_id in self.proposals or not self.log.unanswered(camera))
+        ):
             return
         if self._thread is not None:  # another camera's job started meanwhile
             self.async_request(entry_id)
@@ -200,13 +210,14 @@ class FeedbackTuner:
             os.nice(NICENESS)  # on Linux this lowers only this thread
         except OSError:
             _LOGGER.debug("Could not lower the tuner's priority")
+        report: TuningReport | None = None
+        picture: bytes | None = None
         try:
             report, picture = job.run()
         except StopRequestedError:
-            report, picture = None, None
-        except EngineError, OSError, ValueError:
+            pass
+        except Exception:  # a failed run must never block the runs after it
             _LOGGER.exception("Tuning camera %s failed", job.camera)
-            report, picture = None, None
         if not self._stop.is_set():
             self.hass.loop.call_soon_threadsafe(
                 self._finished, entry_id, ids, job.camera, report, picture
@@ -336,7 +347,10 @@ class _Job:
         with ExitStack() as held:
             clips = []
             for info in chosen:
-                held.enter_context(self.store.hold(info.clip_id))
+                try:
+                    held.enter_context(self.store.hold(info.clip_id))
+                except EngineError:
+                    continue  # deleted since it was listed
                 boxes = tuple(box for _, box in info.motion_boxes)
                 if info.onset_box is not None:
                     boxes = (info.onset_box, *boxes)
