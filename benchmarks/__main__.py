@@ -64,4 +64,5 @@ def main(argv: list[str]) -> int:
     return SUITES[name](rest)
 
 
-sys.exit(main(sys.argv[1:]))
+if __name__ == "__main__":  # child processes import this module as __mp_main__
+    sys.exit(main(sys.argv[1:]))

@@ -5,15 +5,16 @@ from collections.abc import Callable, Iterator
 import json
 from pathlib import Path
 import statistics
-import time
 
 import av
 from av.audio.stream import AudioStream
 from av.container import InputContainer
 from av.packet import Packet
 from av.stream import Stream
+from av.video.codeccontext import VideoCodecContext
 from av.video.stream import VideoStream
 
+from benchmarks.process_cpu import CpuSample, in_child, measure_here
 from devkit.footage import Scene, footage_path
 
 CACHE = Path(__file__).parent / ".cache"
@@ -72,18 +73,45 @@ def media_duration_s(path: Path) -> float:
         return frames / float(rate)
 
 
-def decode_cpu_s(path: Path) -> float:
-    """CPU seconds of this thread to demux and decode the video with PyAV alone.
+def open_decoder(video: VideoStream, *, skip_loop_filter: bool) -> VideoCodecContext:
+    """Set the stream's decoder up as the worker does: one thread, loop filter as asked."""
+    decoder = video.codec_context
+    decoder.thread_count = 1
+    if skip_loop_filter:
+        decoder.options = {"skip_loop_filter": "all"}  # options apply when the decoder opens
+    return decoder
 
-    The same decoder settings as the worker: one decoding thread.
-    """
+
+def decode_file(path: Path, *, skip_loop_filter: bool = False) -> int:
+    """Demux and decode the video with PyAV alone (the decode floor); return the frame count."""
+    frames = 0
     with av.open(str(path)) as container:
         video = container.streams.video[0]
-        video.codec_context.thread_count = 1
-        started = time.thread_time()
+        decoder = open_decoder(video, skip_loop_filter=skip_loop_filter)
         for packet in container.demux(video):
-            packet.decode()
-        return time.thread_time() - started
+            frames += len(decoder.decode(packet))
+    return frames
+
+
+def decode_cpu_s(path: Path, *, skip_loop_filter: bool = False) -> CpuSample:
+    """Process CPU of a plain PyAV decode of the file, in a fresh child process."""
+    return in_child(_decode_child, path, skip_loop_filter)
+
+
+def _decode_child(path: Path, skip_loop_filter: bool) -> CpuSample:  # noqa: FBT001 - pickled
+    warm_up(path)
+    return measure_here(lambda: decode_file(path, skip_loop_filter=skip_loop_filter))
+
+
+def warm_up(path: Path) -> None:
+    """Load the demuxer and decoder libraries before measuring (the first open costs more)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        decoder = open_decoder(video, skip_loop_filter=False)
+        for index, packet in enumerate(container.demux(video)):
+            decoder.decode(packet)
+            if index >= 4:
+                break
 
 
 def rss_mb() -> float:

@@ -12,6 +12,7 @@ import aiohttp
 
 from e2e.browser import UiTarget, check_frontend
 from e2e.camera_flow import start_flow, submit
+from e2e.consent_check import check_links_and_ui_export
 from e2e.dashboard import camera_entities, ensure_dashboard
 from e2e.events import state_is, wait_for_event
 from e2e.export_check import allow_exports, check_bundle, expect_refusal, export
@@ -155,6 +156,7 @@ async def _scenario(
             print(f"[e2e]   {seen}")
         await _check_still(rest, found.camera)
         await _check_export(rest, ws, saved["data"], artifacts)
+        await check_links_and_ui_export(rest, ws, saved["data"], artifacts, step)
         async with step("mark_clip: a false alarm shows in the media browser, then is cleared"):
             print(f"[e2e]   {await check_feedback(ws, saved['data'])}")
     async with step("the frontend in chromium: login, config flow dialog, media browser"):

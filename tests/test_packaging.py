@@ -129,11 +129,13 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     assert isinstance(config, dict)
     assert isinstance(options, dict)
     assert isinstance(exception_strings, dict)
-    code = "\n".join(p.read_text() for p in INTEGRATION.rglob("*.py"))
+    # The "Export a clip" flow's strings are its own (config_subentries.export).
+    export_flow = INTEGRATION / "exports" / "flow.py"
+    code = "\n".join(p.read_text() for p in INTEGRATION.rglob("*.py") if p != export_flow)
 
     form_errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', code))
     aborts = set(re.findall(r'(?:abort|reason)="(\w+)"', code)) | {"already_configured"}
-    exceptions = set(re.findall(r'translation_key="(\w+)"', code))
+    exceptions = set(re.findall(r'translation_key="(\w+)"', code + export_flow.read_text()))
     assert form_errors, "the pattern no longer finds the config flow's errors"
     assert form_errors <= set(config["error"]) | set(options["error"])
     issues = strings["issues"]
@@ -143,6 +145,18 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     }
     assert aborts <= set(config["abort"]) | set(options["abort"]) | fix_aborts
     assert exceptions <= set(exception_strings)
+
+    subentry = strings["config_subentries"]
+    assert isinstance(subentry, dict)
+    flow_code = export_flow.read_text()
+    flow_errors = set(re.findall(r'errors\[[^\]]+\] = "(\w+)"', flow_code))
+    flow_aborts = set(re.findall(r'reason="(\w+)"', flow_code))
+    shown_as_is = re.search(r"FORM_ERRORS: Final = frozenset\(\s*\{([^}]*)\}", flow_code)
+    assert flow_errors, "the pattern no longer finds the export flow's errors"
+    assert shown_as_is, "the pattern no longer finds the export refusals the flow shows"
+    flow_errors |= set(re.findall(r'"(\w+)"', shown_as_is[1])) | {"export_failed"}
+    assert flow_errors <= set(subentry["export"]["error"])
+    assert flow_aborts <= set(subentry["export"]["abort"])
 
 
 def _release_builder() -> dict[str, object]:

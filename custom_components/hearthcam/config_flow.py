@@ -10,6 +10,7 @@ from homeassistant.config_entries import (
     ConfigEntry,
     ConfigFlow,
     ConfigFlowResult,
+    ConfigSubentryFlow,
     OptionsFlowWithReload,
 )
 from homeassistant.const import CONF_NAME, UnitOfInformation, UnitOfTime
@@ -35,6 +36,7 @@ from .const import (
     CONF_DETECT_STREAM_URL,
     CONF_EXPORT_EXPIRY_HOURS,
     CONF_IGNORE_ZONES,
+    CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
@@ -60,6 +62,7 @@ from .engine.errors import (
 from .engine.probe import probe
 from .engine.source import SourceOptions
 from .engine.urls import ambiguous_userinfo, parse_stream_url, redact_url, stream_identity
+from .exports.flow import SUBENTRY_TYPE_EXPORT, ExportClipFlow
 from .feedback_flow import ClipFeedbackSteps
 from .options import CameraOptions, InvalidOptionsError
 
@@ -169,6 +172,15 @@ class HearthCamConfigFlow(ConfigFlow, domain=DOMAIN):
         """Create the flow for one camera's detection, recording and privacy settings."""
         return HearthCamOptionsFlow()
 
+    @classmethod
+    @callback
+    def async_get_supported_subentry_types(
+        cls,
+        config_entry: ConfigEntry,  # noqa: ARG003 - every camera offers the same
+    ) -> dict[str, type[ConfigSubentryFlow]]:
+        """Offer "Export a clip" on each camera: an administrator's export from the UI."""
+        return {SUBENTRY_TYPE_EXPORT: ExportClipFlow}
+
     async def async_step_user(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Ask for the camera's name and stream URLs; save them once the streams open."""
         errors: dict[str, str] = {}
@@ -249,6 +261,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_OFF_DELAY: _number(1, 600, UnitOfTime.SECONDS, slider=False),
         CONF_MOTION_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
         CONF_IGNORE_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
+        CONF_LOW_POWER: BooleanSelector(),
     },
     "recording": {
         CONF_PRE_ROLL: _number(0, 30, UnitOfTime.SECONDS),

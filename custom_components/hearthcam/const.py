@@ -28,6 +28,8 @@ CONF_PRIVACY_MASKS: Final = "privacy_masks"
 # Areas left out of motion detection but still shown (a hedge, a flag); the tuner adds to them.
 CONF_IGNORE_ZONES: Final = "ignore_zones"
 CONF_OUTLINE_MOTION: Final = "outline_motion"  # clip thumbnails outline where motion began
+# Quiet scenes: decode keyframes only until something changes (less CPU, later onsets).
+CONF_LOW_POWER: Final = "low_power"
 # Hand the camera's raw stream (no masks, audio included) to Home Assistant's stream, or not.
 CONF_SHARE_RAW_STREAM: Final = "share_raw_stream"
 
@@ -47,6 +49,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_IGNORE_ZONES: "",
     CONF_PRIVACY_MASKS: "",
     CONF_OUTLINE_MOTION: True,
+    CONF_LOW_POWER: False,
     CONF_SHARE_RAW_STREAM: False,
 }
 

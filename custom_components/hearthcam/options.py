@@ -19,6 +19,7 @@ from .const import (
     CONF_ANALYSIS_FPS,
     CONF_EXPORT_EXPIRY_HOURS,
     CONF_IGNORE_ZONES,
+    CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
@@ -77,6 +78,7 @@ class CameraOptions:
     privacy_masks: tuple[Polygon, ...]
     outline_motion: bool
     ignore_zones: tuple[Polygon, ...] = ()  # left out of detection, still shown
+    low_power: bool = False  # keyframes only while the scene is quiet
     share_raw_stream: bool = False  # the raw stream goes to Home Assistant's stream
 
     def __post_init__(self) -> None:
@@ -143,6 +145,8 @@ class CameraOptions:
             ignore_zones=polygons(CONF_IGNORE_ZONES),
             # On unless switched off with `false` itself.
             outline_motion=values[CONF_OUTLINE_MOTION] is not False,
+            # Off unless switched on with `true` itself.
+            low_power=values[CONF_LOW_POWER] is True,
             # Like exports, the raw stream is shared only when switched on with `true` itself.
             share_raw_stream=values[CONF_SHARE_RAW_STREAM] is True,
         )
@@ -197,4 +201,5 @@ class CameraOptions:
             analysis_fps=self.analysis_fps,
             privacy_masks=self.privacy_masks,
             outline_motion=self.outline_motion,
+            low_power=self.low_power,
         )

@@ -1,6 +1,7 @@
 """export_clip end to end: the bundle, its download, the household's notice, and every refusal."""
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 import hashlib
 import io
 import json
@@ -126,6 +127,7 @@ async def test_the_bundle_is_masked_silent_hashed_and_outside_the_media(
     assert set(result) == {
         "export_id",
         "download_url",
+        "download_url_expires_at",
         "sha256",
         "size_bytes",
         "expires_at",
@@ -136,17 +138,20 @@ async def test_the_bundle_is_masked_silent_hashed_and_outside_the_media(
         "audio_removed",
         "privacy_masks_blacked_out",
     ]
-    assert result["download_url"].startswith(f"/api/hearthcam/exports/{export_id}.zip?authSig=")
+    assert result["download_url"].startswith(f"/api/hearthcam/exports/{export_id}.zip?ticket=")
+    assert "&authSig=" in result["download_url"]
     # Outside every media folder, and the only file in its own.
     assert [p.name for p in exported.bundle.parent.iterdir()] == [exported.bundle.name]
     assert not list((tmp_path / "media").rglob("*.zip"))
 
-    # The signed link works on its own (no other credentials).
-    response = await (await hass_client_no_auth()).get(result["download_url"])
+    # The signed link works on its own (no other credentials), once.
+    anonymous = await hass_client_no_auth()
+    response = await anonymous.get(result["download_url"])
     assert response.status == 200
     assert response.headers["Content-Type"] == "application/zip"
     assert response.headers["Cache-Control"] == "no-store"
     data = await response.read()
+    assert (await anonymous.get(result["download_url"])).status == 404
     assert data == exported.bundle.read_bytes()
     assert hashlib.sha256(data).hexdigest() == result["sha256"]
     assert len(data) == result["size_bytes"]
@@ -247,9 +252,13 @@ async def test_only_administrators_download_and_delete(
 ) -> None:
     """Other users are refused the file and the actions; unknown names are not found."""
     path = f"/api/hearthcam/exports/{exported.result['export_id']}.zip"
+    link = exported.result["download_url"]
     reader = await hass_client(hass_read_only_access_token)
     assert (await reader.get(path)).status == 403
-    assert (await exported.client.get(path)).status == 200
+    assert (await reader.get(link)).status == 403  # and the link stays unspent
+    # A logged-in administrator gets nothing without a link minted for them.
+    assert (await exported.client.get(path)).status == 404
+    assert (await exported.client.get(link)).status == 200
     for wrong in ("20260314T000000Z-00000000.zip", "x.zip", "..%2Fhearthcam_exports"):
         response = await exported.client.get(f"/api/hearthcam/exports/{wrong}")
         assert response.status in {400, 404}  # 400: HA's filter stops the traversal first
@@ -257,6 +266,7 @@ async def test_only_administrators_download_and_delete(
         ("export_clip", export_data(exported.clip.clip_id)),
         ("list_exports", {}),
         ("delete_export", {"export_id": exported.result["export_id"]}),
+        ("export_download_link", {"export_id": exported.result["export_id"]}),
     ):
         with pytest.raises(Unauthorized):
             await call(
@@ -265,8 +275,9 @@ async def test_only_administrators_download_and_delete(
     assert exported.bundle.exists()
 
     data = {"export_id": exported.result["export_id"]}
+    fresh = await call(hass, "export_download_link", data, exported.admin)
     await call(hass, "delete_export", data, exported.admin, response=False)
-    assert (await exported.client.get(path)).status == 404
+    assert (await exported.client.get(fresh["download_url"])).status == 404
 
 
 async def test_sound_is_included_on_request(
@@ -282,7 +293,7 @@ async def test_sound_is_included_on_request(
     data = export_data(info.clip_id, include_audio=True, apply_privacy_masks=False)
     result = await call(hass, "export_clip", data, hass_admin_user)
     assert result["redactions"] == ["metadata_removed"]
-    response = await client.get(result["download_url"].split("?")[0])
+    response = await client.get(result["download_url"])
     with zipfile.ZipFile(io.BytesIO(await response.read())) as archive:
         manifest = json.loads(archive.read("manifest.json"))
         (tmp_path / "clip.mp4").write_bytes(archive.read("clip.mp4"))
@@ -390,23 +401,46 @@ async def test_the_export_folder_must_not_be_a_media_folder(
     assert not (tmp_path / "config" / EXPORT_FOLDER).exists()
 
 
-async def test_signed_link_expires_within_an_hour(
+async def test_links_live_ten_minutes_and_work_once(
     exported: Exported,
     hass: HomeAssistant,
     hass_client_no_auth: ClientSessionGenerator,
     freezer: FrozenDateTimeFactory,
 ) -> None:
-    """The link works before its hour is up, not after; list_exports gives a fresh one."""
+    """A link works once within its ten minutes; list_exports hands out none; new ones on demand."""
+    first = exported.result["download_url"]
+    data = {"export_id": exported.result["export_id"]}
+    second = await call(hass, "export_download_link", data, exported.admin)
+    assert second["download_url"] != first
+    assert set(second) == {"export_id", "download_url", "download_url_expires_at"}
+    lifetime = datetime.fromisoformat(second["download_url_expires_at"]) - dt_util.utcnow()
+    assert timedelta(minutes=9) < lifetime <= timedelta(minutes=10)
+    anonymous = await hass_client_no_auth()
+    freezer.tick(590)
+    assert (await anonymous.get(first)).status == 200
+    assert (await anonymous.get(first)).status == 404  # used: refused however asked again
+    assert (await anonymous.get(first, headers={"Range": "bytes=0-99"})).status == 404
+    freezer.tick(20)
+    assert (await anonymous.get(second["download_url"])).status == 401  # its signature expired
+    listed = await call(hass, "list_exports", {}, exported.admin)
+    assert listed["exports"][0]["export_id"] == exported.result["export_id"]
+    assert "download_url" not in listed["exports"][0]
+    assert "authSig" not in json.dumps(listed)
+    assert "ticket" not in json.dumps(listed)
+
+
+async def test_a_link_is_sent_whole_and_never_probed(
+    exported: Exported, hass_client_no_auth: ClientSessionGenerator
+) -> None:
+    """HEAD is not served (and spends nothing); a Range request gets the whole bundle, once."""
     link = exported.result["download_url"]
     anonymous = await hass_client_no_auth()
-    freezer.tick(3500)
-    assert (await anonymous.get(link)).status == 200
-    freezer.tick(200)
-    assert (await anonymous.get(link)).status == 401
-    listed = await call(hass, "list_exports", {}, exported.admin)
-    fresh = listed["exports"][0]["download_url"]
-    assert fresh != link
-    assert (await anonymous.get(fresh)).status == 200
+    assert (await anonymous.head(link)).status == 405
+    response = await anonymous.get(link, headers={"Range": "bytes=0-99"})
+    assert response.status == 200
+    assert response.headers["Accept-Ranges"] == "none"
+    assert await response.read() == exported.bundle.read_bytes()
+    assert (await anonymous.get(link)).status == 404
 
 
 async def test_a_damaged_clip_fails_and_keeps_nothing(

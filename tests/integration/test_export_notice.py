@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.typing import WebSocketGenerator
 from custom_components.hearthcam.exports.audit import ExportEntry
 from custom_components.hearthcam.exports.notice import ExportContents, notice_texts
 
-from .exportkit import call, camera_with_clip, export_data
+from .exportkit import EXPORT_FOLDER, call, camera_with_clip, export_data
 from .librarykit import clip_mp4
 
 __all__ = ["clip_mp4"]
@@ -41,7 +41,7 @@ async def export_and_read_notice(
     assert reply["success"], reply
     notices = [n for n in reply["result"] if result["export_id"] in n["notification_id"]]
     assert len(notices) == 1
-    bundle = tmp_path / "config" / "hearthcam_exports" / f"{result['export_id']}.zip"
+    bundle = tmp_path / "config" / EXPORT_FOLDER / f"{result['export_id']}.zip"
     with zipfile.ZipFile(io.BytesIO(bundle.read_bytes())) as archive:
         manifest: dict[str, Any] = json.loads(archive.read("manifest.json"))
     return notices[0], manifest

@@ -8,6 +8,7 @@ from custom_components.hearthcam.const import (
     CONF_ALLOW_EXPORTS,
     CONF_ANALYSIS_FPS,
     CONF_EXPORT_EXPIRY_HOURS,
+    CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
     CONF_MOTION_ZONES,
@@ -80,6 +81,17 @@ def test_polygons_are_parsed_once_for_the_detector_and_the_worker() -> None:
     worker = options.worker("front", CameraSettings("rtsp://192.0.2.1/s", None))
     assert worker.privacy_masks == (square,)
     assert worker.camera_key == "front"
+
+
+@pytest.mark.parametrize(("stored", "low_power"), [(True, True), (False, False), ("yes", False)])
+def test_low_power_reaches_the_worker_only_when_switched_on(
+    stored: object,
+    low_power: bool,  # noqa: FBT001 - parametrised
+) -> None:
+    """Low power is off unless stored as true itself: a stray value never slows detection."""
+    options = CameraOptions.from_mapping({CONF_LOW_POWER: stored})
+    worker = options.worker("front", CameraSettings("rtsp://192.0.2.1/s", None))
+    assert worker.low_power is low_power
 
 
 @pytest.mark.parametrize(

@@ -219,9 +219,10 @@ class _Model:
         self.background = background
         self.previous = background.copy()  # its own array: the background is updated in place
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
-        # no steps at cell borders. Interpolation matrices make that two small matrix products.
+        # no steps at cell borders. Each axis blends two neighbouring cells by gathered weights:
+        # element-wise numpy, where matrix products would wake a BLAS thread pool every frame.
         self._spread_rows = _interpolation(rows, cell)
-        self._spread_cols = _interpolation(cols, cell).T.copy()
+        self._spread_cols = _interpolation(cols, cell)
         self.noise = np.full_like(background, settings.min_pixel_delta / settings.noise_factor)
         self.flicker = np.zeros(self.grid, np.float32)
         self.static_s = np.zeros(self.grid, np.float32)  # how long each moved cell kept still
@@ -249,7 +250,13 @@ class _Model:
 
     def _smooth(self, per_cell: np.ndarray) -> np.ndarray:
         """Spread one value per cell over the working-size image by bilinear interpolation."""
-        spread: np.ndarray = self._spread_rows @ per_cell @ self._spread_cols
+        # Along the rows of the small grid first, then whole rows: take() gathers fastest so.
+        lower, upper, weight = self._spread_cols
+        cols = per_cell.take(lower, axis=1)
+        cols += (per_cell.take(upper, axis=1) - cols) * weight
+        lower, upper, weight = self._spread_rows
+        spread: np.ndarray = cols.take(lower, axis=0)
+        spread += (cols.take(upper, axis=0) - spread) * weight[:, None]
         return spread
 
     def _lit(self, image: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
@@ -262,7 +269,11 @@ class _Model:
         cell = self.settings.cell_px
         if image.dtype == np.bool_:
             # Count in integers and convert only the per-cell sums (at most 16**2: uint16).
-            counts = _block_sum(image.view(np.uint8), cell, np.uint16)
+            counts = (
+                _count_4x4(image)
+                if cell == 4 and image.flags.c_contiguous
+                else _block_sum(image.view(np.uint8), cell, np.uint16)
+            )
             return counts * np.float32(1 / cell**2)
         total = _block_sum(image, cell, np.float32)
         total *= np.float32(1 / cell**2)
@@ -279,8 +290,12 @@ class _Model:
         # gain would otherwise explain, and what lies under it cannot be known.
         unclipped = np.maximum(current, background) < _CLIPPED
         # Light multiplies what the scene reflects: estimate it as gains, per cell and globally.
-        lit = self._fill(current * unclipped) + _GAIN_OFFSET
-        local_gain = lit / (self._fill(background * unclipped) + _GAIN_OFFSET)
+        if unclipped.all():  # the usual case: nothing to mask
+            lit = self._fill(current) + _GAIN_OFFSET
+            local_gain = lit / (self._fill(background) + _GAIN_OFFSET)
+        else:
+            lit = self._fill(current * unclipped) + _GAIN_OFFSET
+            local_gain = lit / (self._fill(background * unclipped) + _GAIN_OFFSET)
         valid_gains = local_gain[self.cell_valid]
         # No cell is analysed when the zones are smaller than a cell: nothing can move then.
         global_gain = _median(valid_gains) if valid_gains.size else 1.0
@@ -306,7 +321,8 @@ class _Model:
         moved_cells &= self.cell_valid
         self._learn_flicker(moved_cells, step_s)
         moving = moved_cells & (self.flicker <= settings.flicker_limit)
-        moving &= self._has_neighbour(moving)
+        if moving.any():
+            moving &= self._has_neighbour(moving)
         self._learn(current, moved_cells, threshold, step_s, learning=learning)
         return moving, False
 
@@ -341,16 +357,22 @@ class _Model:
         self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
         settled = self.static_s >= settings.settle_after_s
         fast = 0.5 if learning else None
-        rate = np.full(self.grid, fast or _rate(step_s, settings.background_s), np.float32)
-        rate[moved] = fast or _rate(step_s, settings.absorb_s)
-        rate[settled] = fast or _rate(step_s, settings.settle_s)
-        self.background += self._lit(current - self.background, rate)
+        still_rate = np.float32(fast or _rate(step_s, settings.background_s))
+        if moved.any() or settled.any():
+            rate = np.full(self.grid, still_rate, np.float32)
+            rate[moved] = fast or _rate(step_s, settings.absorb_s)
+            rate[settled] = fast or _rate(step_s, settings.settle_s)
+            self.background += self._lit(current - self.background, rate)
+        else:  # one rate for the whole picture: a scalar product, not a per-cell one
+            self.background += (current - self.background) * still_rate
         # While learning, noise rises fast but falls at its usual pace: the warm-up then ends
         # knowing the largest jitter each pixel showed, not just that of the last frames.
         rise = np.float32(fast or _rate(step_s, settings.noise_rise_s))
         fall = np.float32(_rate(step_s, settings.noise_fall_s))
         target = np.minimum(jitter, self.noise * 3.0 + 1.0)
-        self.noise += np.where(target > self.noise, rise, fall) * (target - self.noise)
+        # A lookup, not np.where: where branches per pixel, and noise rises or falls at random.
+        steps = np.array((fall, rise), np.float32).take((target > self.noise).view(np.uint8))
+        self.noise += steps * (target - self.noise)
 
     def _has_neighbour(self, cells: np.ndarray) -> np.ndarray:
         """Cells with at least one of their eight neighbours also set."""
@@ -407,18 +429,15 @@ def _rate(step_s: float, time_constant_s: float) -> float:
     return 1.0 - math.exp(-step_s / time_constant_s)
 
 
-def _interpolation(cells: int, size: int) -> np.ndarray:
-    """Matrix (cells * size x cells) that interpolates cell-centre values linearly onto pixels."""
+def _interpolation(cells: int, size: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per pixel of cells * size: the two cell-centre indices to blend, and the upper's weight."""
     pixels = cells * size
     # Position of each pixel centre in cell-centre units, clamped so the borders stay flat.
     position = np.clip((np.arange(pixels) + 0.5) / size - 0.5, 0, cells - 1)
-    lower = np.floor(position).astype(int)
+    lower = np.floor(position).astype(np.intp)
     upper = np.minimum(lower + 1, cells - 1)
     weight = (position - lower).astype(np.float32)
-    matrix = np.zeros((pixels, cells), np.float32)
-    matrix[np.arange(pixels), lower] += 1 - weight
-    matrix[np.arange(pixels), upper] += weight
-    return matrix
+    return lower, upper, weight
 
 
 def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndarray:
@@ -430,3 +449,19 @@ def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndar
     for offset in range(1, size):
         total += rows[:, offset::size]
     return total
+
+
+def _count_4x4(mask: np.ndarray) -> np.ndarray:
+    """Count the set pixels of each 4 x 4 cell of a contiguous boolean image, as uint16.
+
+    Each 32-bit word holds one cell row (four pixels, a byte each): adding the four rows of a
+    cell leaves at most 4 in each byte, and multiplying by 0x01010101 sums the bytes into the
+    top one. Twice as fast as summing strided slices.
+    """
+    words = mask.view(np.uint32)
+    rows = words[0::4] + words[1::4]
+    rows += words[2::4]
+    rows += words[3::4]
+    rows *= np.uint32(0x01010101)
+    rows >>= np.uint32(24)
+    return rows.astype(np.uint16)

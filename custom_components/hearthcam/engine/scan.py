@@ -22,6 +22,7 @@ from av.stream import Stream
 import numpy as np
 
 from .errors import StopRequestedError
+from .frame_decoder import DecodeOptions
 from .motion import (
     SENSITIVITY_DEFAULT,
     SENSITIVITY_MAX,
@@ -133,12 +134,16 @@ def scan_video(
     fps: float = DEFAULT_FPS,
     width: int = DEFAULT_WIDTH,
     detector: Detector | None = None,
+    decoding: DecodeOptions | None = None,
 ) -> ScanReport:
     """Run the detector over the first video stream of a file; report its motion events.
 
-    detector replaces the one built from sensitivity (the benchmarks pass instrumented ones).
+    detector replaces the one built from sensitivity (the benchmarks pass instrumented ones);
+    decoding defaults to the worker's (low power off).
     """
-    (report,) = scan_video_with(path, (detector or build_detector(sensitivity),), fps, width)
+    (report,) = scan_video_with(
+        path, (detector or build_detector(sensitivity),), fps, width, decoding=decoding
+    )
     return replace(report, sensitivity=None if detector is not None else sensitivity)
 
 
@@ -165,17 +170,21 @@ def scan_video_with(
     fps: float = DEFAULT_FPS,
     width: int = DEFAULT_WIDTH,
     should_stop: Callable[[], bool] = lambda: False,
+    decoding: DecodeOptions | None = None,
 ) -> tuple[ScanReport, ...]:
     """Decode a file once and run several detectors over the same frames, one report each.
 
     should_stop is asked before every packet; when it says so, StopRequestedError is raised.
+    decoding defaults to the worker's (low power off).
     """
     recorders = [_Recorder(detector) for detector in detectors]
-    analyser = FrameAnalyser(_Lockstep(recorders), fps, width, lambda _result: None)
+    analyser = FrameAnalyser(
+        _Lockstep(recorders), fps, width, lambda _result: None, decoding=decoding
+    )
     last_time = 0.0
     with av.open(str(path)) as container:
         video = container.streams.video[0]
-        video.codec_context.thread_count = 1  # as the worker decodes
+        analyser.start(video)  # decodes as the worker does
         for packet in container.demux(video):
             if should_stop():
                 msg = f"scan of {Path(path).name} stopped"

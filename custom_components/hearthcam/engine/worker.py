@@ -15,7 +15,6 @@ import av
 from av.audio.stream import AudioStream
 from av.packet import Packet
 from av.stream import Stream
-from av.video.frame import VideoFrame
 from av.video.stream import VideoStream
 
 from .analysis import FramePacer, grey_thumbnail
@@ -23,6 +22,7 @@ from .backoff import Backoff
 from .clip_info import ClipInfo
 from .clips import ClipStore
 from .errors import RecordingInProgressError, StopRequestedError, StorageError, StreamError
+from .frame_decoder import DecodedFrame, DecodeOptions, FrameDecoder
 from .imaging import THUMBNAIL_MAX_WIDTH, encode_jpeg
 from .live import LiveFeed
 from .model import RecordedClip
@@ -76,6 +76,7 @@ class WorkerSettings:
     recording_enabled: bool = True
     privacy_masks: tuple[Polygon, ...] = ()  # blacked out in stills and clip thumbnails
     outline_motion: bool = True  # clip thumbnails outline the box that started the clip
+    low_power: bool = False  # quiet scenes: decode keyframes only until something changes
 
     def __repr__(self) -> str:
         # The URLs carry credentials; a repr must never show them.
@@ -162,7 +163,9 @@ class FrameAnalyser:
         fps: float,
         width: int,
         on_result: Callable[[MotionResult], None],
+        *,
         live: LiveFeed | None = None,
+        decoding: DecodeOptions | None = None,
     ) -> None:
         self.detector = detector
         self.live = live or LiveFeed()
@@ -172,39 +175,59 @@ class FrameAnalyser:
         self._pacer = FramePacer(fps)
         self._width = width
         self._on_result = on_result
-        self._latest: VideoFrame | None = None
-        self._lock = threading.Lock()
+        self._decoding = decoding or DecodeOptions()
+        self._decoder: FrameDecoder | None = None
+        self._latest: DecodedFrame | None = None
+
+    @property
+    def decoder(self) -> FrameDecoder | None:
+        """The current session's decoder (None before the first packet)."""
+        return self._decoder
+
+    def start(self, stream: VideoStream) -> FrameDecoder:
+        """Begin a session on stream: a fresh decoder, timing and background."""
+        decoder = self._decoder = FrameDecoder(stream, self._decoding)
+        self._pacer.reset()
+        self.detector.reset()
+        return decoder
 
     def process(self, packet: Packet[Stream]) -> None:
         """Decode a packet of the analysed stream and analyse the frames that are due."""
+        decoder = self._decoder
+        if decoder is None:
+            stream = packet.stream
+            if not isinstance(stream, VideoStream):
+                return
+            decoder = self.start(stream)
         try:
-            frames = packet.decode()
+            frames = decoder.decode(packet)
         except av.error.FFmpegError:
             # A damaged packet costs a few frames until the next keyframe; keep going.
             self.decode_errors += 1
             return
-        for frame in frames:
-            if not isinstance(frame, VideoFrame) or frame.time is None:
-                continue
+        for decoded in frames:
+            frame = decoded.frame
             self.live.offer(frame)
-            if not self._pacer.due(frame.time):
+            if self.live.watched:
+                decoder.watch()  # a live viewer sees every frame at full quality
+            if frame.time is None or not self._pacer.due(frame.time):
                 continue
-            with self._lock:
-                self._latest = frame
+            self._latest = decoded
             if self.enabled:
                 result = self.detector.analyse(grey_thumbnail(frame, self._width), frame.time)
                 self.analysed_frames += 1
+                decoder.note(result.score > 0 or result.motion, frame.time)
                 self._on_result(result)
 
-    def latest_frame(self) -> VideoFrame | None:
+    def latest(self) -> DecodedFrame | None:
         """Return the latest frame due for analysis (what the camera shows as a still)."""
-        with self._lock:
-            return self._latest
+        return self._latest
 
-    def reset(self) -> None:
-        """Forget timing and background (the stream restarted)."""
-        self._pacer.reset()
-        self.detector.reset()
+    def watch(self) -> None:
+        """Someone looks at the picture: keep decoding at full quality for a while."""
+        decoder = self._decoder
+        if decoder is not None:
+            decoder.watch()
 
 
 type RecorderCommand = Callable[[Recorder], None]
@@ -241,7 +264,8 @@ class CameraWorker:
             settings.analysis_fps,
             settings.analysis_width,
             self._on_result,
-            LiveFeed(settings.privacy_masks),
+            live=LiveFeed(settings.privacy_masks),
+            decoding=DecodeOptions(low_power=settings.low_power),
         )
         self._analyser.enabled = settings.detection_enabled
         recorder = settings.recorder
@@ -261,7 +285,7 @@ class CameraWorker:
         # The analysed frame where motion began and where in it: the clip's thumbnail, encoded
         # only when a clip is saved (encoding at every motion start cost more than the detector
         # itself). One tuple, so the detect thread replaces frame and box together.
-        self._onset: tuple[VideoFrame | None, Box | None] = (None, None)
+        self._onset: tuple[DecodedFrame | None, Box | None] = (None, None)
         self._thumbnail_box: Box | None = None  # the onset box of the clip being saved
 
     # -- control, from any thread ------------------------------------------------------------
@@ -338,9 +362,15 @@ class CameraWorker:
             self._on_result(MotionResult(0.0, False, None))
 
     def snapshot_jpeg(self, max_width: int | None = None) -> bytes | None:
-        """JPEG of the latest analysed frame with privacy masks applied; None before a frame."""
-        frame = self._analyser.latest_frame()
-        return None if frame is None else encode_jpeg(frame, max_width, self.settings.privacy_masks)
+        """JPEG of the latest analysed frame with privacy masks applied; None before a frame.
+
+        The frame is shown at full quality, and decoding stays at full quality for a while.
+        """
+        self._analyser.watch()
+        latest = self._analyser.latest()
+        if latest is None:
+            return None
+        return encode_jpeg(latest.full_quality(), max_width, self.settings.privacy_masks)
 
     @property
     def live(self) -> LiveFeed:
@@ -441,8 +471,7 @@ class CameraWorker:
         video = source.video_stream
         analyse_here = not self.settings.detect_stream_url
         if analyse_here:
-            self._prepare_decoder(source)
-            self._analyser.reset()
+            self._analyser.start(video)
         recorder = Recorder(
             video,
             source.audio_stream,
@@ -472,18 +501,11 @@ class CameraWorker:
 
     def _detect_session(self, source: PacketSource) -> None:
         """Decode and analyse the detection sub-stream."""
-        self._prepare_decoder(source)
-        self._analyser.reset()
         video = source.video_stream
+        self._analyser.start(video)
         for packet in source.packets():
             if packet.stream is video:
                 self._analyser.process(packet)
-
-    @staticmethod
-    def _prepare_decoder(source: PacketSource) -> None:
-        # One decoding thread per camera: across cameras this parallelises better, and on one
-        # camera frame threading costs 5-15% more CPU for no gain in throughput we need.
-        source.video_stream.codec_context.thread_count = 1
 
     def _drain_commands(self, recorder: Recorder | None) -> None:
         """Run queued requests against the recorder, or drop them when recorder is None."""
@@ -508,7 +530,7 @@ class CameraWorker:
             return
         self._motion = result.motion
         if result.motion:
-            self._onset = (self._analyser.latest_frame(), result.box)
+            self._onset = (self._analyser.latest(), result.box)
         if self._recording_enabled or not result.motion:
             self._commands.put(lambda recorder: recorder.motion(result.motion))
         self._callbacks.on_motion(result.motion, result)
@@ -524,15 +546,20 @@ class CameraWorker:
         return self._store.allocate(self.settings.camera_key, start)[1]
 
     def _clip_thumbnail(self) -> bytes | None:
-        """Return the frame where motion began as JPEG, else the latest analysed one.
+        """Return the frame where motion began as JPEG, else the latest GOP's keyframe.
 
         The box that started the clip is outlined (if the camera's option says so) and kept
         for the sidecar; the recorder saves the clip right after asking for its thumbnail.
         """
-        (frame, box), self._onset = self._onset, (None, None)
-        self._thumbnail_box = box if frame is not None else None
-        if frame is None:
-            return self.snapshot_jpeg(THUMBNAIL_MAX_WIDTH)
+        (onset, box), self._onset = self._onset, (None, None)
+        self._thumbnail_box = box if onset is not None else None
+        if onset is not None:
+            frame = onset.full_quality()
+        elif (latest := self._analyser.latest()) is not None:
+            # No motion onset (a manual recording): the latest GOP's keyframe, one frame to decode.
+            frame = latest.frame if latest.filtered else latest.keyframe()
+        else:
+            return None
         outline = box if self.settings.outline_motion else None
         return encode_jpeg(frame, THUMBNAIL_MAX_WIDTH, self.settings.privacy_masks, outline)
 

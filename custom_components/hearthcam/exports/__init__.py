@@ -1,8 +1,11 @@
 """Exports: a consented copy of one clip, as a bundle an administrator downloads.
 
-- actions.py: the export_clip, list_exports and delete_export actions and every check before
-  anything is written (a person behind the call, consent, a reason, a camera that allows it);
-- manager.py: the instance's exports: build, record, announce, sign links, delete, expire;
+- actions.py: the export_clip, export_download_link, list_exports and delete_export actions and
+  every check before anything is written (consent, a reason, a camera that allows it);
+- person.py: a person behind the call, asking now (no system user, no script that waited);
+- flow.py: exporting from the camera's entry in Home Assistant's UI, for administrators;
+- manager.py: the instance's exports: build, record, announce, delete, expire;
+- links.py: single-use download links, ten minutes, minted for the administrator who asks;
 - jobs.py: the threads bundles are built on, cancelled and joined when Home Assistant stops;
 - audit.py: the live exports and the audit log, kept in `.storage`;
 - notice.py: the notification everyone sees and the `hearthcam_clip_exported` event;

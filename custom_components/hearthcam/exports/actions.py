@@ -1,25 +1,28 @@
-"""The export actions: export_clip (consent-gated), list_exports and delete_export (administrators).
+"""The export actions, for administrators: export_clip, export_download_link and the rest.
+
+export_clip is consent-gated; list_exports and delete_export manage what exists.
 
 Every refusal happens before anything is written: no bundle, no audit record, no notification.
-An export needs a person behind the call (an automation or script cannot give consent), consent
-given as `true` itself, a reason, a camera whose options allow exports, an existing clip and,
-if trimmed, a window inside it.
+An export needs a person behind the call, asking now (person.py: no automation, no system user,
+no script that waited), consent given as `true` itself, a reason, a camera whose options allow
+exports, an existing clip and, if trimmed, a window inside it. Download links are minted for
+the person who asks, used once and live ten minutes (links.py); list_exports hands out none.
 """
 
+from collections.abc import Mapping
 import dataclasses
 import math
-from typing import Final, cast
+from typing import Any, Final, cast
 
-from homeassistant.auth.models import User
 from homeassistant.const import __version__ as ha_version
 from homeassistant.core import (
+    Context,
     HomeAssistant,
     ServiceCall,
     ServiceResponse,
     SupportsResponse,
     callback,
 )
-from homeassistant.exceptions import UnknownUser
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.service import async_register_admin_service
 from homeassistant.loader import async_get_integration
@@ -34,10 +37,12 @@ from ..engine.redact import RedactOptions
 from ..identifiers import camera_key_for, clip_id_from_user
 from ..options import CameraOptions
 from .manager import DATA_EXPORTS, ExportManager, ExportRequest
+from .person import async_person_behind
 
 SERVICE_EXPORT_CLIP: Final = "export_clip"
 SERVICE_LIST_EXPORTS: Final = "list_exports"
 SERVICE_DELETE_EXPORT: Final = "delete_export"
+SERVICE_EXPORT_DOWNLOAD_LINK: Final = "export_download_link"
 ATTR_CONSENT: Final = "consent"
 ATTR_REASON: Final = "reason"
 ATTR_INCLUDE_AUDIO: Final = "include_audio"
@@ -50,7 +55,7 @@ MAX_REASON_LENGTH: Final = 500
 TRIM_TOLERANCE_S: Final = 0.25
 MIN_TRIM_S: Final = 0.1
 
-_EXPORT_SCHEMA: Final = probatio.Schema(
+EXPORT_SCHEMA: Final = probatio.Schema(
     {
         probatio.Required(ATTR_CLIP_ID): cv.string,
         # Taken as given and checked to be `true` itself: "yes" or 1 is not consent.
@@ -73,7 +78,7 @@ def async_setup_export_services(hass: HomeAssistant) -> None:
         DOMAIN,
         SERVICE_EXPORT_CLIP,
         _async_export_clip,
-        schema=_EXPORT_SCHEMA,
+        schema=EXPORT_SCHEMA,
         supports_response=SupportsResponse.ONLY,
     )
     async_register_admin_service(
@@ -87,37 +92,44 @@ def async_setup_export_services(hass: HomeAssistant) -> None:
     async_register_admin_service(
         hass, DOMAIN, SERVICE_DELETE_EXPORT, _async_delete_export, schema=_DELETE_SCHEMA
     )
-
-
-async def _async_caller(call: ServiceCall) -> User:
-    """Return the person behind the call; automations and scripts without one are refused."""
-    if call.context.user_id is None:
-        raise action_error(key="export_needs_user")
-    user = await call.hass.auth.async_get_user(call.context.user_id)
-    if user is None:
-        raise UnknownUser(context=call.context)
-    return user
+    async_register_admin_service(
+        hass,
+        DOMAIN,
+        SERVICE_EXPORT_DOWNLOAD_LINK,
+        _async_export_download_link,
+        schema=_DELETE_SCHEMA,
+        supports_response=SupportsResponse.ONLY,
+    )
 
 
 async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
     """Export one clip as a bundle, after every check, and tell the household."""
-    hass = call.hass
-    user = await _async_caller(call)
-    if call.data[ATTR_CONSENT] is not True:
+    return cast("ServiceResponse", await async_export(call.hass, call.context, call.data))
+
+
+async def async_export(
+    hass: HomeAssistant, context: Context, data: Mapping[str, Any]
+) -> dict[str, Any]:
+    """Export a clip for the person behind context; data as EXPORT_SCHEMA validated it.
+
+    Returns the action's response, with a single-use download link for that person.
+    """
+    user = await async_person_behind(hass, context)
+    if data[ATTR_CONSENT] is not True:
         raise action_error(key="consent_required")
-    reason = " ".join(call.data[ATTR_REASON].split())
+    reason = " ".join(data[ATTR_REASON].split())
     if not reason:
         raise action_error(key="reason_required")
     if len(reason) > MAX_REASON_LENGTH:
         raise action_error(key="reason_too_long", maximum=str(MAX_REASON_LENGTH))
-    raw = call.data[ATTR_CLIP_ID]
+    raw = data[ATTR_CLIP_ID]
     with translated_errors(otherwise="invalid_clip_id", clip_id=str(raw)):
         clip_id = clip_id_from_user(raw)
     store = hass.data.get(DATA_CLIP_STORE)
     manager = hass.data.get(DATA_EXPORTS)
     if store is None or manager is None:
         raise action_error(key="not_loaded")
-    entry, options = _camera_allowing_exports(hass, ClipName.parse(clip_id).camera)
+    entry, options = camera_allowing_exports(hass, ClipName.parse(clip_id).camera)
     # In the executor: the store's lock may be held by a camera writing a clip.
     with translated_errors(otherwise="clip_storage_error", clip_id=clip_id):
         clip = await hass.async_add_executor_job(store.get, clip_id)
@@ -127,7 +139,7 @@ async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
         camera_name=entry.title,
         user=user,
         reason=reason,
-        options=_redact_options(call, options, clip),
+        options=redact_options(data, options, clip),
         masks_configured=len(options.privacy_masks),
         lifetime=options.export_lifetime,
         detection_settings=dataclasses.asdict(options.detector),
@@ -136,10 +148,12 @@ async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
             "home_assistant": ha_version,
         },
     )
-    export, bundle = await manager.async_export(request, call.context)
+    export, bundle = await manager.async_export(request, context)
+    link = manager.async_download_link(export["export_id"], user)
     return {
         "export_id": export["export_id"],
-        "download_url": manager.async_download_url(export, user),
+        "download_url": link.url,
+        "download_url_expires_at": link.expires_at.isoformat(),
         "sha256": export["sha256"],
         "size_bytes": export["size_bytes"],
         "expires_at": export["expires_at"],
@@ -147,7 +161,7 @@ async def _async_export_clip(call: ServiceCall) -> ServiceResponse:
     }
 
 
-def _camera_allowing_exports(
+def camera_allowing_exports(
     hass: HomeAssistant, camera_key: str
 ) -> tuple[HearthCamConfigEntry, CameraOptions]:
     """Return the camera's config entry and options if they allow exports (off by default).
@@ -172,10 +186,12 @@ def _camera_allowing_exports(
     return entry, options
 
 
-def _redact_options(call: ServiceCall, options: CameraOptions, clip: ClipInfo) -> RedactOptions:
+def redact_options(
+    data: Mapping[str, Any], options: CameraOptions, clip: ClipInfo
+) -> RedactOptions:
     """Return what the export leaves out; an impossible trim is refused."""
-    start = call.data.get(ATTR_START_OFFSET)
-    end = call.data.get(ATTR_END_OFFSET)
+    start = data.get(ATTR_START_OFFSET)
+    end = data.get(ATTR_END_OFFSET)
     if start is not None or end is not None:
         first = 0.0 if start is None else float(start)
         last = clip.duration_s if end is None else float(end)
@@ -193,10 +209,10 @@ def _redact_options(call: ServiceCall, options: CameraOptions, clip: ClipInfo) -
                 end=_seconds(end),
                 duration=f"{clip.duration_s:.1f}",
             )
-    masks = options.privacy_masks if call.data[ATTR_APPLY_PRIVACY_MASKS] else ()
+    masks = options.privacy_masks if data[ATTR_APPLY_PRIVACY_MASKS] else ()
     return RedactOptions(
         masks=masks,
-        include_audio=call.data[ATTR_INCLUDE_AUDIO],
+        include_audio=data[ATTR_INCLUDE_AUDIO],
         start_s=None if start is None else float(start),
         end_s=None if end is None else float(end),
     )
@@ -207,22 +223,34 @@ def _seconds(value: object) -> str:
 
 
 async def _async_list_exports(call: ServiceCall) -> ServiceResponse:
-    """Return the live exports (with fresh download links) and the audit log, newest first."""
+    """Return the live exports and the audit log, newest first; no download links."""
     manager = call.hass.data.get(DATA_EXPORTS)
     if manager is None:
         raise action_error(key="not_loaded")
-    user = await call.hass.auth.async_get_user(call.context.user_id or "")
-    exports = [
-        {
-            **export,
-            "download_url": manager.async_download_url(export, user) if user else None,
-        }
-        for export in reversed(manager.audit.exports)
-    ]
     return cast(
         "ServiceResponse",
-        {"exports": exports, "log": list(reversed(manager.audit.log))},
+        {
+            "exports": list(reversed(manager.audit.exports)),
+            "log": list(reversed(manager.audit.log)),
+        },
     )
+
+
+async def _async_export_download_link(call: ServiceCall) -> ServiceResponse:
+    """Mint a single-use download link to a live export for the person who asks."""
+    manager = call.hass.data.get(DATA_EXPORTS)
+    if manager is None:
+        raise action_error(key="not_loaded")
+    user = await async_person_behind(call.hass, call.context)
+    raw = call.data[ATTR_EXPORT_ID]
+    with translated_errors(otherwise="export_not_found", export_id=raw):
+        export_id = check_export_id(raw.strip())
+    link = manager.async_download_link(export_id, user)
+    return {
+        "export_id": export_id,
+        "download_url": link.url,
+        "download_url_expires_at": link.expires_at.isoformat(),
+    }
 
 
 async def _async_delete_export(call: ServiceCall) -> None:

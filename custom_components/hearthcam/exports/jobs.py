@@ -46,12 +46,25 @@ class ExportJobs:
         self._running[thread] = cancel
         thread.start()
         try:
-            return await done
+            result = await done
         except asyncio.CancelledError:
             cancel.set()  # nobody waits for the result any more: stop building it
             raise
+        except BaseException:
+            await self._async_join(thread)
+            raise
         finally:
             self._running.pop(thread, None)
+        await self._async_join(thread)
+        return result
+
+    async def _async_join(self, thread: threading.Thread) -> None:
+        """Wait for a thread that has handed over its outcome to end (it is returning).
+
+        So no export thread outlives its export: one still alive would be counted as a
+        running export by whoever looks at the threads.
+        """
+        await self._hass.async_add_executor_job(thread.join, STOP_TIMEOUT_S)
 
     async def async_stop(self) -> None:
         """Cancel every running export and wait (bounded) for its thread to end."""

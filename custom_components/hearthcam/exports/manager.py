@@ -15,14 +15,10 @@ from pathlib import Path
 import threading
 from typing import Final
 
-from homeassistant.auth.models import TOKEN_TYPE_SYSTEM, User
-from homeassistant.components.http.auth import async_sign_path
-from homeassistant.components.http.const import KEY_HASS_REFRESH_TOKEN_ID, KEY_HASS_USER
-from homeassistant.components.websocket_api.connection import current_connection
+from homeassistant.auth.models import User
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP
 from homeassistant.core import Context, Event, HomeAssistant, callback
 from homeassistant.helpers.event import async_track_time_interval
-from homeassistant.helpers.http import current_request
 from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 
@@ -36,15 +32,13 @@ from ..engine.export_folder import ExportFolder, new_export_id
 from ..engine.redact import RedactOptions
 from .audit import AuditAction, AuditLog, ExportEntry
 from .jobs import ExportJobs
+from .links import DownloadLink, DownloadLinks
 from .notice import ExportContents, async_announce_export
 
 _LOGGER = logging.getLogger(__name__)
 
 DATA_EXPORTS: HassKey[ExportManager] = HassKey(f"{DOMAIN}_exports")
 EXPIRY_INTERVAL: Final = timedelta(minutes=1)
-# A download link is a bearer capability for as long as it lives: an hour at most.
-DOWNLOAD_URL_LIFETIME: Final = timedelta(hours=1)
-DOWNLOAD_URL_PREFIX: Final = "/api/hearthcam/exports"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,11 +55,6 @@ class ExportRequest:
     lifetime: timedelta
     detection_settings: Mapping[str, object]
     software: Mapping[str, str]
-
-
-def download_path(export_id: str) -> str:
-    """Return the unsigned path of a bundle under the download view."""
-    return f"{DOWNLOAD_URL_PREFIX}/{export_id}.zip"
 
 
 def inside_media_folder(folder: Path, media_dirs: Mapping[str, str]) -> str | None:
@@ -85,6 +74,7 @@ class ExportManager:
         self.folder = folder
         self.audit = AuditLog(hass)
         self.jobs = ExportJobs(hass)
+        self.links = DownloadLinks(hass)
 
     async def async_start(self) -> None:
         """Load the audit log, tidy the folder, expire what is due; then keep expiring."""
@@ -137,6 +127,7 @@ class ExportManager:
             except EngineError as err:
                 _LOGGER.warning("Cannot remove expired export %s: %s", entry["export_id"], err)
                 continue
+            self.links.async_forget(entry["export_id"])
             await self.audit.async_end(entry["export_id"], AuditAction.EXPIRED, now.isoformat())
             _LOGGER.info("Export %s expired and was deleted", entry["export_id"])
 
@@ -225,48 +216,27 @@ class ExportManager:
             raise action_error(key="export_not_found", export_id=export_id)
         with translated_errors(otherwise="export_delete_failed", export_id=export_id):
             await self.hass.async_add_executor_job(self.folder.remove, export_id)
+        self.links.async_forget(export_id)
         by = None if user is None else (user.id, user.name or user.id)
         await self.audit.async_end(export_id, AuditAction.DELETED, dt_util.utcnow().isoformat(), by)
         _LOGGER.info("Export %s deleted by %s", export_id, "an automation" if by is None else by[1])
         return entry
 
     @callback
-    def async_download_url(self, entry: ExportEntry, user: User) -> str | None:
-        """Return a link to the bundle signed for user, valid an hour at most (None: expired)."""
-        lifetime = min(
-            DOWNLOAD_URL_LIFETIME,
-            datetime.fromisoformat(entry["expires_at"]) - dt_util.utcnow(),
-        )
-        if lifetime.total_seconds() < 1:
-            return None
-        return async_sign_path(
-            self.hass,
-            download_path(entry["export_id"]),
-            lifetime,
-            refresh_token_id=_refresh_token_id(user),
-        )
+    def async_download_link(self, export_id: str, user: User) -> DownloadLink:
+        """Mint a single-use link to a live export for user; a translated error otherwise."""
+        entry = self.audit.get(export_id)
+        if entry is None:
+            raise action_error(key="export_not_found", export_id=export_id)
+        try:
+            return self.links.async_mint(
+                export_id, datetime.fromisoformat(entry["expires_at"]), user
+            )
+        except ValueError:
+            raise action_error(key="export_not_found", export_id=export_id) from None
 
     @callback
     def async_is_live(self, export_id: str) -> bool:
         """Whether the export exists and has not expired yet."""
         entry = self.audit.get(export_id)
         return entry is not None and datetime.fromisoformat(entry["expires_at"]) > dt_util.utcnow()
-
-
-def _refresh_token_id(user: User) -> str | None:
-    """Return a refresh token of user to sign with, so the link works for that user only.
-
-    The token of the connection or request that made the call when it is the user's, else the
-    user's most recently used one (a call from the developer tools, say).
-    """
-    connection = current_connection.get()
-    if connection is not None and connection.user.id == user.id:
-        return connection.refresh_token_id
-    request = current_request.get()
-    if request is not None and request.get(KEY_HASS_USER) is user:
-        token_id = request.get(KEY_HASS_REFRESH_TOKEN_ID)
-        if isinstance(token_id, str):
-            return token_id
-    tokens = [t for t in user.refresh_tokens.values() if t.token_type != TOKEN_TYPE_SYSTEM]
-    newest = max(tokens, key=lambda t: t.last_used_at or t.created_at, default=None)
-    return newest.id if newest is not None else None

@@ -1,9 +1,11 @@
-"""The download of export bundles: administrators only, live exports only, the export folder only.
+"""The download of export bundles: administrators only, live exports only, one GET per link.
 
-The action returns a signed link to this view; Home Assistant's auth middleware accepts the
-signature and sets the user it was signed for, and the view serves only administrators. The
-file is opened by export id through the export folder (O_NOFOLLOW), never by a path taken from
-the request, so nothing outside the folder is ever served.
+Links are minted on demand (links.py): Home Assistant's signature, bound to the administrator's
+login, plus a ticket spent by the first GET that passes the checks. Without an unspent ticket of
+the requesting administrator nothing is served, a logged-in session included. HEAD is not
+served and Range is ignored: see links.py for what a use is. The file is opened by export id
+through the export folder (O_NOFOLLOW), never by a path taken from the request, so nothing
+outside the folder is ever served.
 """
 
 import logging
@@ -18,7 +20,8 @@ from homeassistant.helpers.http import HomeAssistantView
 
 from ..engine.export_folder import EXPORT_ID_RE
 from ..file_response import OpenedFile, async_send_file
-from .manager import DATA_EXPORTS, DOWNLOAD_URL_PREFIX
+from .links import DOWNLOAD_URL_PREFIX, TICKET_PARAM
+from .manager import DATA_EXPORTS
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,7 +39,7 @@ class ExportDownloadView(HomeAssistantView):
         self.hass = hass
 
     async def get(self, request: web.Request, filename: str) -> web.StreamResponse:
-        """Send the bundle; 403 for users who are not administrators, 404 for no live export."""
+        """Send the bundle once per link; 403 for non-administrators, 404 for anything else."""
         # The user the link was signed for (or who logged in): a 403, unlike require_admin's
         # 401, does not count as a failed login towards an IP ban.
         user = request.get(KEY_HASS_USER)
@@ -47,6 +50,11 @@ class ExportDownloadView(HomeAssistantView):
         if match is None or manager is None or not manager.async_is_live(match["export_id"]):
             raise web.HTTPNotFound
         export_id = match["export_id"]
+        # Spent before the file is opened: a second GET, even one racing this one, is refused.
+        ticket = request.query.get(TICKET_PARAM, "")
+        if not manager.links.async_spend(ticket, export_id, user):
+            _LOGGER.debug("Refused a download of export %s: no unspent link", export_id)
+            raise web.HTTPNotFound
         try:
             opened = await self.hass.async_add_executor_job(
                 lambda: OpenedFile.measure(manager.folder.open(export_id))
@@ -57,5 +65,7 @@ class ExportDownloadView(HomeAssistantView):
         headers: dict[str, str] = {
             hdrs.CONTENT_TYPE: "application/zip",
             hdrs.CONTENT_DISPOSITION: f'attachment; filename="hearthcam-export-{filename}"',
+            # One GET per link sends the whole bundle: nothing to resume.
+            hdrs.ACCEPT_RANGES: "none",
         }
         return await async_send_file(self.hass, request, opened, headers, seekable=False)
