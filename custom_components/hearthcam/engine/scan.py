@@ -169,6 +169,7 @@ def scan_video_with(
     detectors: Sequence[Detector],
     fps: float = DEFAULT_FPS,
     width: int = DEFAULT_WIDTH,
+    *,
     should_stop: Callable[[], bool] = lambda: False,
     decoding: DecodeOptions | None = None,
 ) -> tuple[ScanReport, ...]:

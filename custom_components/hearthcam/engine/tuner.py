@@ -14,6 +14,7 @@ from pathlib import Path
 import time
 from typing import Final
 
+import av
 import numpy as np
 
 from .motion import SENSITIVITY_MIN, Box, Detector, MotionDetector, MotionResult, MotionSettings
@@ -264,8 +265,8 @@ def replay(
             continue
         watcher = _BoxWatcher(MotionDetector(base))
         try:
-            (report,) = scan_video_with(clip.path, (watcher,), fps, width, should_stop)
-        except (OSError, ValueError, IndexError) as err:
+            (report,) = scan_video_with(clip.path, (watcher,), fps, width, should_stop=should_stop)
+        except (av.error.FFmpegError, OSError, ValueError, IndexError) as err:
             skipped.append(f"{clip.clip_id}: {err}")
             continue
         frames += report.analysed_frames
@@ -276,9 +277,13 @@ def replay(
         settings = [base, *(candidate.settings(base) for candidate in tried)]
         try:
             reports = scan_video_with(
-                clip.path, [MotionDetector(s) for s in settings], fps, width, should_stop
+                clip.path,
+                [MotionDetector(s) for s in settings],
+                fps,
+                width,
+                should_stop=should_stop,
             )
-        except (OSError, ValueError, IndexError) as err:
+        except (av.error.FFmpegError, OSError, ValueError, IndexError) as err:
             skipped.append(f"{clip.clip_id}: {err}")
             continue
         frames += reports[0].analysed_frames
