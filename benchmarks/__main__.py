@@ -1,4 +1,6 @@
-"""Entry point: `python -m benchmarks [pipeline|accuracy|export|loop_stall|live_view|all] ...`.
+"""Entry point: `python -m benchmarks SUITE ...` (pipeline, accuracy, export, ..., all).
+
+Suites: pipeline, accuracy, export, loop_stall, live_view, feedback, and all.
 
 Each suite takes [--json] [--quick].
 
@@ -9,7 +11,7 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, export, live_view, loop_stall, pipeline
+from benchmarks import accuracy, export, feedback, live_view, loop_stall, pipeline
 
 SUITES = {
     "pipeline": pipeline.main,
@@ -17,6 +19,7 @@ SUITES = {
     "export": export.main,
     "loop_stall": loop_stall.main,
     "live_view": live_view.main,
+    "feedback": feedback.main,
 }
 
 

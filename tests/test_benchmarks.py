@@ -107,3 +107,19 @@ def test_live_view_benchmark_quick_run_reports_every_figure() -> None:
     assert report["live_view_fps"] > 0
     assert report["live_view_kb_per_frame"] > 0
     assert set(report["meets_targets"]) == set(report["targets"])
+
+
+def test_feedback_benchmark_quick_run_scores_unseen_days(tmp_path: Path) -> None:
+    """`scripts/bench feedback --quick --json`: flagged days tune, unseen days score it."""
+    report = _bench_json("feedback", "--quick", "--cache-dir", str(tmp_path))
+    feedback = report["feedback"]
+    assert feedback["flagged"] == 3
+    assert {"avoided_ratio", "true_events_lost", "per_scene", "tuner_cpu_s"} <= set(feedback)
+    flag = feedback["per_scene"]["flag"]
+    assert flag["suggestion"]["area"] == "upper_right"
+    assert flag["unseen_false_alarms"] == 3
+    assert flag["unseen_true_events"] == 2
+    assert feedback["avoided_ratio"] >= 0.8
+    assert feedback["true_events_lost"] == 0
+    assert flag["tuner_cpu_s"] > 0
+    assert set(feedback["meets_targets"]) == set(feedback["targets"])

@@ -138,7 +138,12 @@ def test_every_key_the_code_uses_has_an_english_string() -> None:
     exceptions = set(re.findall(r'translation_key="(\w+)"', code + export_flow.read_text()))
     assert form_errors, "the pattern no longer finds the config flow's errors"
     assert form_errors <= set(config["error"]) | set(options["error"])
-    assert aborts <= set(config["abort"]) | set(options["abort"])
+    issues = strings["issues"]
+    assert isinstance(issues, dict)
+    fix_aborts = {
+        key for issue in issues.values() for key in issue.get("fix_flow", {}).get("abort", {})
+    }
+    assert aborts <= set(config["abort"]) | set(options["abort"]) | fix_aborts
     assert exceptions <= set(exception_strings)
 
     subentry = strings["config_subentries"]

@@ -1,7 +1,9 @@
 """HearthCam: private, local motion cameras for Home Assistant."""
 
+from functools import partial
+
 from homeassistant.const import EVENT_HOMEASSISTANT_STOP, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import Event, HomeAssistant
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
@@ -16,8 +18,10 @@ from .library import newest_clip
 from .location_action import async_setup_location_action
 from .migration import async_migrate
 from .options import CameraOptions, InvalidOptionsError
+from .repairs import TunerPictureView
 from .retention import DATA_RETENTION, ClipRetention
 from .services import async_setup_services
+from .tuning import DATA_TUNER, async_setup_tuner
 from .usage import async_get_storage_figures
 from .views import ClipFileView
 
@@ -40,6 +44,13 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     await async_setup_exports(hass)
     retention = hass.data[DATA_RETENTION] = ClipRetention(hass)
     retention.async_start()
+    tuner = await async_setup_tuner(hass)
+    hass.http.register_view(TunerPictureView(hass))
+
+    async def _async_stop_tuner(_event: Event) -> None:
+        await tuner.async_stop()
+
+    hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, _async_stop_tuner)
     return True
 
 
@@ -85,6 +96,10 @@ async def async_setup_entry(hass: HomeAssistant, entry: HearthCamConfigEntry) ->
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     coordinator.async_start()
     entry.async_on_unload(coordinator.async_stop)
+    # A tuning job of this camera stops with it; flags set before a restart are looked at now.
+    tuner = hass.data[DATA_TUNER]
+    entry.async_on_unload(partial(tuner.async_stop_entry, entry.entry_id))
+    tuner.async_request(entry.entry_id)
     # This camera's limits apply at once (at start-up, and after its options changed).
     hass.data[DATA_RETENTION].async_schedule()
     # Config entries are not unloaded when Home Assistant stops; the worker must stop anyway.

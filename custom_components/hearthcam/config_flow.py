@@ -35,6 +35,7 @@ from .const import (
     CONF_ANALYSIS_FPS,
     CONF_DETECT_STREAM_URL,
     CONF_EXPORT_EXPIRY_HOURS,
+    CONF_IGNORE_ZONES,
     CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
@@ -259,6 +260,7 @@ OPTION_SECTIONS: dict[str, dict[str, Any]] = {
         CONF_ANALYSIS_FPS: _number(1, 15, "fps"),
         CONF_OFF_DELAY: _number(1, 600, UnitOfTime.SECONDS, slider=False),
         CONF_MOTION_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
+        CONF_IGNORE_ZONES: TextSelector(TextSelectorConfig(multiline=True)),
         CONF_LOW_POWER: BooleanSelector(),
     },
     "recording": {
@@ -320,6 +322,7 @@ def _flatten(user_input: Mapping[str, Any]) -> dict[str, Any]:
 OPTION_ERRORS: dict[str, str] = {
     CONF_MAX_CLIP: "clip_shorter_than_pre_roll",
     CONF_MOTION_ZONES: "invalid_motion_zones",
+    CONF_IGNORE_ZONES: "invalid_ignore_zones",
     CONF_PRIVACY_MASKS: "invalid_privacy_masks",
 }
 

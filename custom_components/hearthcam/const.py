@@ -25,6 +25,8 @@ CONF_EXPORT_EXPIRY_HOURS: Final = "export_expiry_hours"
 # Polygons as text, one per line of `x,y` points in 0..1 (engine/regions.py reads them).
 CONF_MOTION_ZONES: Final = "motion_zones"
 CONF_PRIVACY_MASKS: Final = "privacy_masks"
+# Areas left out of motion detection but still shown (a hedge, a flag); the tuner adds to them.
+CONF_IGNORE_ZONES: Final = "ignore_zones"
 CONF_OUTLINE_MOTION: Final = "outline_motion"  # clip thumbnails outline where motion began
 # Quiet scenes: decode keyframes only until something changes (less CPU, later onsets).
 CONF_LOW_POWER: Final = "low_power"
@@ -44,6 +46,7 @@ DEFAULT_OPTIONS: Final[dict[str, object]] = {
     CONF_ALLOW_EXPORTS: False,
     CONF_EXPORT_EXPIRY_HOURS: 24.0,
     CONF_MOTION_ZONES: "",
+    CONF_IGNORE_ZONES: "",
     CONF_PRIVACY_MASKS: "",
     CONF_OUTLINE_MOTION: True,
     CONF_LOW_POWER: False,

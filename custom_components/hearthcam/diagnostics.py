@@ -8,6 +8,8 @@ from homeassistant.helpers.device_registry import DeviceEntry
 
 from .data import HearthCamConfigEntry
 from .engine.urls import redact_text, redact_url
+from .identifiers import camera_key_for
+from .tuning import DATA_TUNER
 
 
 def _scrub(value: Any, urls: tuple[str, ...]) -> Any:  # noqa: ANN401 - any JSON value
@@ -38,6 +40,10 @@ async def async_get_config_entry_diagnostics(
         "options": dataclasses.asdict(entry.runtime_data.options),
         "clip_store": str(coordinator.store.root),
         "runtime": coordinator.diagnostics(),
+        # What the tuner proposed for this camera and what became of it (all local).
+        "tuner": tuner.log.entries(camera_key_for(entry.entry_id))
+        if (tuner := hass.data.get(DATA_TUNER))
+        else [],
     }
     # Belt and braces: the engine's texts are already free of credentials.
     scrubbed: dict[str, Any] = _scrub(diagnostics, urls)

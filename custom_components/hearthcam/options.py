@@ -18,6 +18,7 @@ from .const import (
     CONF_ALLOW_EXPORTS,
     CONF_ANALYSIS_FPS,
     CONF_EXPORT_EXPIRY_HOURS,
+    CONF_IGNORE_ZONES,
     CONF_LOW_POWER,
     CONF_MAX_CLIP,
     CONF_MAX_STORAGE_GB,
@@ -76,6 +77,7 @@ class CameraOptions:
     export_expiry_hours: float
     privacy_masks: tuple[Polygon, ...]
     outline_motion: bool
+    ignore_zones: tuple[Polygon, ...] = ()  # left out of detection, still shown
     low_power: bool = False  # keyframes only while the scene is quiet
     share_raw_stream: bool = False  # the raw stream goes to Home Assistant's stream
 
@@ -140,6 +142,7 @@ class CameraOptions:
             export_expiry_hours=positive(CONF_EXPORT_EXPIRY_HOURS)
             or float(cast("float", DEFAULT_OPTIONS[CONF_EXPORT_EXPIRY_HOURS])),
             privacy_masks=polygons(CONF_PRIVACY_MASKS),
+            ignore_zones=polygons(CONF_IGNORE_ZONES),
             # On unless switched off with `false` itself.
             outline_motion=values[CONF_OUTLINE_MOTION] is not False,
             # Off unless switched on with `true` itself.
@@ -168,7 +171,9 @@ class CameraOptions:
         return MotionSettings.for_sensitivity(
             self.sensitivity,
             off_delay_s=self.off_delay_s,
-            regions=Regions(zones=self.motion_zones, masks=self.privacy_masks),
+            regions=Regions(
+                zones=self.motion_zones, masks=self.privacy_masks, ignored=self.ignore_zones
+            ),
         )
 
     @property

@@ -29,6 +29,7 @@ from .engine.clips import ClipStore
 from .engine.model import Verdict
 from .engine.worker import CameraWorker
 from .identifiers import clip_id_from_user
+from .tuning import DATA_TUNER
 from .usage import SIGNAL_STORAGE_CHANGED
 
 _LOGGER = logging.getLogger(__name__)
@@ -129,6 +130,8 @@ async def async_mark_clip(
     """Store a verdict with a clip (the action and the options flow share this)."""
     await _async_change(hass, clip_id, store.set_verdict, clip_id, verdict, dt_util.utcnow())
     _LOGGER.info("Clip %s marked %s", clip_id, verdict or VERDICT_NONE)
+    if verdict is Verdict.FALSE_ALARM and (tuner := hass.data.get(DATA_TUNER)) is not None:
+        tuner.async_request_for_clip(clip_id)
 
 
 async def _async_record_clip(call: ServiceCall) -> None:

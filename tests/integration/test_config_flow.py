@@ -22,6 +22,7 @@ from custom_components.hearthcam import config_flow
 from custom_components.hearthcam.const import (
     CONF_ALLOW_EXPORTS,
     CONF_DETECT_STREAM_URL,
+    CONF_IGNORE_ZONES,
     CONF_MAX_CLIP,
     CONF_MOTION_ZONES,
     CONF_PRE_ROLL,
@@ -507,7 +508,11 @@ async def test_options_flow_clip_must_outlast_pre_roll(
 
 @pytest.mark.parametrize(
     ("key", "error"),
-    [(CONF_MOTION_ZONES, "invalid_motion_zones"), (CONF_PRIVACY_MASKS, "invalid_privacy_masks")],
+    [
+        (CONF_MOTION_ZONES, "invalid_motion_zones"),
+        (CONF_IGNORE_ZONES, "invalid_ignore_zones"),
+        (CONF_PRIVACY_MASKS, "invalid_privacy_masks"),
+    ],
 )
 async def test_options_flow_refuses_unreadable_polygons(
     hass: HomeAssistant,

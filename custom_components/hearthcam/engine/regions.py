@@ -58,19 +58,25 @@ def format_polygons(polygons: tuple[Polygon, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Regions:
-    """Where motion counts: inside any zone (all of the picture without zones), outside masks."""
+    """Where motion counts: inside any zone (all of the picture without zones), outside masks.
+
+    Ignored areas are left out of motion like masks, but only there: a mask also hides the
+    picture, an ignored area (a hedge, a flag) still shows in stills, clips and live view.
+    """
 
     zones: tuple[Polygon, ...] = ()
     masks: tuple[Polygon, ...] = ()
+    ignored: tuple[Polygon, ...] = ()
 
     def analysed(self, height: int, width: int) -> np.ndarray | None:
         """Boolean H x W map of the pixels analysed for motion; None when that is every pixel."""
-        if not self.zones and not self.masks:
+        if not self.zones and not self.masks and not self.ignored:
             return None
         inside = fill_polygons(self.zones, height, width) if self.zones else None
         analysed = np.ones((height, width), bool) if inside is None else inside.copy()
-        if self.masks:
-            analysed &= ~fill_polygons(self.masks, height, width)
+        for left_out in (self.masks, self.ignored):
+            if left_out:
+                analysed &= ~fill_polygons(left_out, height, width)
         return analysed
 
 

@@ -8,7 +8,7 @@ line: `python -m custom_components.hearthcam.engine.scan VIDEO [--sensitivity N]
 """
 
 import argparse
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, fields, replace
 import json
 from pathlib import Path
@@ -21,6 +21,7 @@ from av.packet import Packet
 from av.stream import Stream
 import numpy as np
 
+from .errors import StopRequestedError
 from .frame_decoder import DecodeOptions
 from .motion import (
     SENSITIVITY_DEFAULT,
@@ -140,28 +141,76 @@ def scan_video(
     detector replaces the one built from sensitivity (the benchmarks pass instrumented ones);
     decoding defaults to the worker's (low power off).
     """
-    recorder = _Recorder(detector or build_detector(sensitivity))
-    analyser = FrameAnalyser(recorder, fps, width, lambda _result: None, decoding=decoding)
+    (report,) = scan_video_with(
+        path, (detector or build_detector(sensitivity),), fps, width, decoding=decoding
+    )
+    return replace(report, sensitivity=None if detector is not None else sensitivity)
+
+
+class _Lockstep:
+    """Feeds every analysed frame to several recorders; the first one's result is returned."""
+
+    def __init__(self, recorders: Sequence[_Recorder]) -> None:
+        self.recorders = recorders
+
+    def analyse(self, frame: np.ndarray, timestamp_s: float) -> MotionResult:
+        """Analyse with every detector; return the first one's result."""
+        results = [recorder.analyse(frame, timestamp_s) for recorder in self.recorders]
+        return results[0]
+
+    def reset(self) -> None:
+        """Reset every detector."""
+        for recorder in self.recorders:
+            recorder.reset()
+
+
+def scan_video_with(
+    path: Path | str,
+    detectors: Sequence[Detector],
+    fps: float = DEFAULT_FPS,
+    width: int = DEFAULT_WIDTH,
+    *,
+    should_stop: Callable[[], bool] = lambda: False,
+    decoding: DecodeOptions | None = None,
+) -> tuple[ScanReport, ...]:
+    """Decode a file once and run several detectors over the same frames, one report each.
+
+    should_stop is asked before every packet; when it says so, StopRequestedError is raised.
+    decoding defaults to the worker's (low power off).
+    """
+    recorders = [_Recorder(detector) for detector in detectors]
+    analyser = FrameAnalyser(
+        _Lockstep(recorders), fps, width, lambda _result: None, decoding=decoding
+    )
     last_time = 0.0
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         analyser.start(video)  # decodes as the worker does
         for packet in container.demux(video):
+            if should_stop():
+                msg = f"scan of {Path(path).name} stopped"
+                raise StopRequestedError(msg)
             # The final empty packet flushes the decoder, so the last frames are analysed too.
             analyser.process(cast("Packet[Stream]", packet))
             if packet.pts is not None and packet.time_base is not None:
                 last_time = max(last_time, float(packet.pts * packet.time_base))
-    frames = len(recorder.results)
-    return ScanReport(
-        path=str(path),
-        events=events_from(recorder.results),
-        sensitivity=None if detector is not None else sensitivity,
-        analysis_fps=fps,
-        analysed_frames=frames,
-        analysed_shape=recorder.shape,
-        decode_errors=analyser.decode_errors,
-        media_s=round(last_time, 4),
-        detector_ms_per_frame=round(1000 * recorder.elapsed_s / frames, 4) if frames else 0.0,
+    return tuple(
+        ScanReport(
+            path=str(path),
+            events=events_from(recorder.results),
+            sensitivity=None,
+            analysis_fps=fps,
+            analysed_frames=len(recorder.results),
+            analysed_shape=recorder.shape,
+            decode_errors=analyser.decode_errors,
+            media_s=round(last_time, 4),
+            detector_ms_per_frame=(
+                round(1000 * recorder.elapsed_s / len(recorder.results), 4)
+                if recorder.results
+                else 0.0
+            ),
+        )
+        for recorder in recorders
     )
 
 
