@@ -421,18 +421,32 @@ class CameraWorker:
                 if analyse_here and packet.stream is video:
                     self._analyser.process(packet)
         finally:
+            if analyse_here:
+                self._end_analysed_motion()
             # Whatever ended the session (stop, stall, loss), the clip so far stays playable.
             self._recorder = None
             recorder.close()
+
+    def _end_analysed_motion(self) -> None:
+        """End motion when the analysed stream ends: the next session starts a new detector.
+
+        Motion carried over a reconnect would restart recording on the new connection, and the
+        fresh detector would then end it at its first frame: a clip of the empty background.
+        """
+        if self._motion:
+            self._on_result(MotionResult(0.0, False, None))
 
     def _detect_session(self, source: PacketSource) -> None:
         """Decode and analyse the detection sub-stream."""
         self._prepare_decoder(source)
         self._analyser.reset()
         video = source.video_stream
-        for packet in source.packets():
-            if packet.stream is video:
-                self._analyser.process(packet)
+        try:
+            for packet in source.packets():
+                if packet.stream is video:
+                    self._analyser.process(packet)
+        finally:
+            self._end_analysed_motion()
 
     @staticmethod
     def _prepare_decoder(source: PacketSource) -> None:
