@@ -1,4 +1,4 @@
-"""Entry point: `python -m benchmarks [pipeline|accuracy|export|all] [--json] [--quick]`.
+"""Entry point: `python -m benchmarks [pipeline|accuracy|export|soak|all] [--json] [--quick]`.
 
 `all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
 one object.
@@ -7,9 +7,14 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, export, pipeline
+from benchmarks import accuracy, export, pipeline, soak
 
-SUITES = {"pipeline": pipeline.main, "accuracy": accuracy.main, "export": export.main}
+SUITES = {
+    "pipeline": pipeline.main,
+    "accuracy": accuracy.main,
+    "export": export.main,
+    "soak": soak.main,
+}
 
 
 def run_all(argv: list[str]) -> int:
