@@ -39,6 +39,7 @@ from e2e.stack import Stack, StackSettings
 
 CAMERAS = 4
 SAMPLE_EVERY_S = 5.0
+PARTIAL_EVERY = 12  # samples between two writes of the figures so far
 # RSS growth is fitted after this share of the run (at most WARMUP_MAX_S): caches, the first
 # clips and the first reconnects settle first.
 WARMUP_SHARE = 1 / 3
@@ -146,16 +147,36 @@ async def _watch(
             motion = (new.get("attributes") or {}).get("device_class") == "motion"
             if motion and new.get("state") == "on":
                 motion_on[data["entity_id"]] += 1
+        if len(samples) % PARTIAL_EVERY == 0:
+            # A long run's figures so far, readable before it ends.
+            partial = _process_figures(samples, started, warmup_s)
+            (config.artifacts / "soak.partial.json").write_text(json.dumps(partial, indent=2))
         if config.tracemalloc and len(snapshots) < 2 and elapsed >= warmup_s * (1 + len(snapshots)):
             snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
     if config.tracemalloc and len(snapshots) < 2:
         snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
     reconnects = [await _reconnects(rest, entry) for entry in entries]
-    settled = [s for s in samples if s.at_s - started >= warmup_s]
     figures: dict[str, Any] = {
         "minutes": round(duration_s / 60, 1),
         "cameras": len(entries),
+        **_process_figures(samples, started, warmup_s),
+        "reconnects": sum(reconnects),
+        "motion_on_events": sum(motion_on.values()),
+        "saved": saved,
+    }
+    if len(snapshots) == 2:
+        figures["python_heap_growth"] = _heap_growth(snapshots[0], snapshots[1])
+    return figures
+
+
+def _process_figures(
+    samples: list[ProcessSample], started: float, warmup_s: float
+) -> dict[str, Any]:
+    """Summarise the hass process: RSS growth after the warm-up, CPU, threads, descriptors."""
+    settled = [s for s in samples if s.at_s - started >= warmup_s]
+    return {
         "warmup_minutes": round(warmup_s / 60, 1),
+        "elapsed_minutes": round((samples[-1].at_s - started) / 60, 1),
         "rss_mb_start": round(samples[0].rss_mb, 1),
         "rss_mb_after_warmup": round(settled[0].rss_mb, 1) if settled else None,
         "rss_mb_end": round(samples[-1].rss_mb, 1),
@@ -165,17 +186,11 @@ async def _watch(
         "threads_end": samples[-1].threads,
         "fds_start": settled[0].fds if settled else samples[0].fds,
         "fds_end": samples[-1].fds,
-        "reconnects": sum(reconnects),
-        "motion_on_events": sum(motion_on.values()),
-        "saved": saved,
         "rss_timeline_mb": [
             (round(s.at_s - started), round(s.rss_mb, 1))
             for s in samples[:: max(1, len(samples) // 60)]
         ],
     }
-    if len(snapshots) == 2:
-        figures["python_heap_growth"] = _heap_growth(snapshots[0], snapshots[1])
-    return figures
 
 
 def _drain(queue: asyncio.Queue[Json]) -> list[Json]:
