@@ -35,7 +35,7 @@ def _glibc() -> ctypes.CDLL | None:
         libc = ctypes.CDLL(name)
         libc.mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
         libc.malloc_trim.argtypes = (ctypes.c_size_t,)
-    except (OSError, AttributeError, TypeError):
+    except OSError, AttributeError, TypeError:
         return None
     return libc
 
