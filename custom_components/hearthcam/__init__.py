@@ -6,7 +6,6 @@ from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import config_validation as cv
 from homeassistant.helpers.typing import ConfigType
 
-from .allocator import async_keep_memory_returned
 from .const import DOMAIN
 from .coordinator import HearthCamCoordinator
 from .data import CameraSettings, HearthCamConfigEntry, HearthCamData, async_get_clip_store
@@ -30,7 +29,6 @@ PLATFORMS: list[Platform] = [
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Set up what all cameras share: actions, the clip and export views, retention, exports."""
-    async_keep_memory_returned(hass)
     async_setup_services(hass)
     hass.http.register_view(ClipFileView(hass))
     hass.http.register_view(ExportDownloadView(hass))
