@@ -155,6 +155,8 @@ async def _watch(
             snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
     if config.tracemalloc and len(snapshots) < 2:
         snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
+    # Access tokens expire after 30 minutes: log in again for the last requests.
+    await rest.login(USER, PASSWORD)
     reconnects = [await _reconnects(rest, entry) for entry in entries]
     figures: dict[str, Any] = {
         "minutes": round(duration_s / 60, 1),
