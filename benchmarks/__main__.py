@@ -1,8 +1,8 @@
 """Entry point: `python -m benchmarks SUITE ...` (pipeline, accuracy, export, ..., all).
 
-Suites: pipeline, accuracy, export, loop_stall, live_view, feedback, and all.
+Suites: pipeline, accuracy, export, loop_stall, live_view, feedback, soak, and all.
 
-Each suite takes [--json] [--quick].
+Each suite takes [--json] [--quick]; soak takes --minutes N instead.
 
 `all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
 one object.
@@ -11,7 +11,7 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, export, feedback, live_view, loop_stall, pipeline
+from benchmarks import accuracy, export, feedback, live_view, loop_stall, pipeline, soak
 
 SUITES = {
     "pipeline": pipeline.main,
@@ -20,6 +20,7 @@ SUITES = {
     "loop_stall": loop_stall.main,
     "live_view": live_view.main,
     "feedback": feedback.main,
+    "soak": soak.main,
 }
 
 

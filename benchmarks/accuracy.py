@@ -23,7 +23,15 @@ from benchmarks.baseline_frigate import frigate_plain_events, frigate_style_even
 from benchmarks.common import CACHE, Interval
 from custom_components.hearthcam.engine.motion import MotionResult
 from custom_components.hearthcam.engine.scan import build_detector, scan_video
-from devkit.scenarios import SCENARIOS, Canvas, ground_truth, is_negative, render_suite
+from devkit.scenarios import (
+    NUISANCES,
+    SCENARIOS,
+    SCORED,
+    Canvas,
+    ground_truth,
+    is_negative,
+    render_suite,
+)
 
 MATCH_BEFORE_S = 0.5
 # frigate_plain is the Frigate-style detector with improve_contrast off: the suite's scenes are
@@ -45,7 +53,8 @@ TIMING_REPEATS = 3
 class Config:
     """What to run: which scenarios and seeds, on which canvas."""
 
-    names: tuple[str, ...] = tuple(SCENARIOS)
+    names: tuple[str, ...] = SCORED
+    nuisances: tuple[str, ...] = NUISANCES  # run and reported, not scored
     seeds: tuple[int, ...] = (0, 1, 2)
     canvas: Canvas = field(default_factory=Canvas)
     directory: Path = CACHE / "scenarios"
@@ -203,12 +212,14 @@ def run(config: Config) -> dict[str, object]:
     """Render (or reuse) the suite, run every method on it, and score them."""
     workers = config.workers or os.cpu_count() or 1
     started = time.monotonic()
-    files = render_suite(config.names, config.seeds, config.directory, config.canvas, workers)
+    names = (*config.names, *config.nuisances)
+    files = render_suite(names, config.seeds, config.directory, config.canvas, workers)
     rendered = time.monotonic()
-    keys = list(files)
+    every_key = list(files)
     events = dict(
-        zip(keys, _pool_map(_run_methods, [files[k] for k in keys], workers), strict=True)
+        zip(every_key, _pool_map(_run_methods, list(files.values()), workers), strict=True)
     )
+    keys = [key for key in every_key if key[0] in config.names]
     detected = time.monotonic()
     truth = {key: ground_truth(key[0], key[1], config.canvas) for key in keys}
     negatives = [name for name in config.names if is_negative(name)]
@@ -217,6 +228,17 @@ def run(config: Config) -> dict[str, object]:
             {key: score_clip(truth[key], events[key][method]) for key in keys}, negatives
         )
         for method in METHODS
+    }
+    nuisances = {
+        name: {
+            method: {
+                "clips": len(config.seeds),
+                "clips_with_events": sum(bool(events[name, seed][method]) for seed in config.seeds),
+                "events": sum(len(events[name, seed][method]) for seed in config.seeds),
+            }
+            for method in METHODS
+        }
+        for name in config.nuisances
     }
     cost_ms, shape = detector_cost(files[key] for key in keys)
     timed = time.monotonic()
@@ -243,6 +265,7 @@ def run(config: Config) -> dict[str, object]:
     c = config.canvas
     return {
         "accuracy": accuracy,
+        "nuisances": nuisances,
         "detector_ms_per_frame": round(cost_ms, 4),
         "detector_frame_shape": shape,
         "suite": {
@@ -304,6 +327,16 @@ def table(result: dict[str, object]) -> str:
             cells.append(f"{cell:>{width}}")
         kind = " (neg)" if is_negative(name) else ""
         lines.append(f"{name + kind:<22}" + "".join(cells))
+    nuisances = result.get("nuisances")
+    if isinstance(nuisances, dict) and nuisances:
+        lines.append("not scored (something real moves, no true event): clips with events")
+        for name, by_method in nuisances.items():
+            cells = [
+                f"{by_method[m]['clips_with_events']}/{by_method[m]['clips']} clips, "
+                f"{by_method[m]['events']} ev"
+                for m in METHODS
+            ]
+            lines.append(f"{name:<22}" + "".join(f"{cell:>{width}}" for cell in cells))
     lines.append("")
     lines.append(f"{'figure':<24}" + "".join(f"{m:>16}" for m in METHODS) + f"{'target':>12}")
     limits = {k: (">= " if k in _AT_LEAST else "<= ") + str(v) for k, v in TARGETS.items()}
@@ -357,7 +390,11 @@ def main(argv: list[str]) -> int:
         unknown = [n for n in names if n not in SCENARIOS]
         if unknown:
             parser.error(f"unknown scenarios {unknown}; choose from {', '.join(SCENARIOS)}")
-        config = replace(config, names=names)
+        config = replace(
+            config,
+            names=tuple(n for n in names if n in SCORED),
+            nuisances=tuple(n for n in names if n in NUISANCES),
+        )
     if args.size:
         width, _, height = args.size.partition("x")
         config = replace(config, canvas=Canvas(int(width), int(height)))

@@ -355,10 +355,12 @@ def encode_frames(
     keyframe_interval_s: float = 1.0,
     crf: int | None = None,
     preset: str = "fast",
+    pts: Callable[[int], int] | None = None,
 ) -> Path:
     """Encode H x W x 3 uint8 RGB frames to path with libx264 (container by suffix), atomically.
 
     One encoder thread, so x264's output depends only on its input, whatever the machine.
+    pts(index) stamps frame index in 1/fps ticks (default: the index); it must increase.
     """
     path = Path(path)
     container_format = _container_format(path)
@@ -374,7 +376,8 @@ def encode_frames(
                     video = _add_h264(out, size, fps, gop_size, extra)
                     video.codec_context.thread_count = 1
                 frame = av.VideoFrame.from_ndarray(pixels, format="rgb24")
-                frame.pts, frame.time_base = index, Fraction(1, fps)
+                frame.pts = index if pts is None else pts(index)
+                frame.time_base = Fraction(1, fps)
                 out.mux(video.encode(frame))
             if video is None:
                 msg = "no frames to encode"

@@ -31,6 +31,7 @@ from devkit.footage import encode_frames
 # Bump when rendering or encoding changes, so cached files named by hash go stale.
 GENERATOR_VERSION = 3
 WARMUP_S = 3.0  # no true event starts earlier: detectors learn the background first
+KEYFRAME_INTERVAL_S = 1.0  # the GOP every rendering is encoded with
 # An object counts as in view while at least this fraction of the frame shows it, so a sliver
 # of one pixel at the frame edge does not start the ground truth.
 ONSET_AREA = 0.002
@@ -248,17 +249,30 @@ class Plan:
     backdrop: np.ndarray  # H x W x 3 reflectance, 0..1
     light: Callable[[float], LightField] = field(default=_constant(1.0))
     sprites: tuple[Sprite, ...] = ()
+    distractors: tuple[Sprite, ...] = ()  # drawn like sprites, but no true event (insects)
     foliage: Foliage | None = None
     particles: tuple[Particles, ...] = ()
     infrared: Infrared | None = None
     noise_sigma: float = 2.5  # read noise in grey levels
     shot_noise: float = 0.03  # variance per grey level of signal (photon noise)
     crf: int = 23  # libx264 quality (higher: coarser, more artefacts)
+    # Camera glitches: the scene time each frame shows (duplicated or dropped frames), and
+    # each frame's stamp in 1/fps ticks (timestamp jumps). None: frame i shows i/fps, stamped i.
+    shows: Callable[[int], float] | None = None
+    stamps: Callable[[int], int] | None = None
 
     @property
     def frame_count(self) -> int:
         """Number of frames."""
         return max(1, round(self.duration_s * self.canvas.fps))
+
+    def scene_time(self, index: int) -> float:
+        """Return the scene time frame `index` shows."""
+        return index / self.canvas.fps if self.shows is None else self.shows(index)
+
+    def stream_time(self, index: int) -> float:
+        """Return the stream time frame `index` is stamped with."""
+        return (index if self.stamps is None else self.stamps(index)) / self.canvas.fps
 
 
 @dataclass(frozen=True, slots=True)
@@ -283,13 +297,18 @@ class Context:
 
 @dataclass(frozen=True, slots=True)
 class ScenarioSpec:
-    """A named scenario: whether it is a negative, its length and how to build it."""
+    """A named scenario: whether it is a negative, its length and how to build it.
+
+    A scenario that is not scored has no true event, yet something real moves in it (an insect
+    at the lens): benchmarks report what each method does there, apart from the scores.
+    """
 
     name: str
     negative: bool
     duration_s: float
     summary: str
     build: Callable[[Context], Plan]
+    scored: bool = True
 
 
 # -- textures and shapes ------------------------------------------------------------------------
@@ -504,7 +523,7 @@ def _render(plan: Plan, t: float, noise_rng: np.random.Generator) -> np.ndarray:
     reflectance = plan.backdrop.copy()
     if plan.foliage is not None:
         plan.foliage.paint(reflectance, t)
-    for sprite in plan.sprites:
+    for sprite in (*plan.sprites, *plan.distractors):
         sprite.paint(reflectance, t)
     sigma = plan.noise_sigma
     infrared = plan.infrared
@@ -548,22 +567,26 @@ def render_frames(name: str, seed: int, canvas: Canvas | None = None) -> Iterato
     """Yield every frame of a scenario as H x W x 3 uint8 RGB."""
     plan = build_plan(name, seed, canvas)
     noise_rng = np.random.default_rng([seed, _name_code(name), 1])
+    shown: tuple[float, np.ndarray] | None = None
     for index in range(plan.frame_count):
-        yield _render(plan, index / plan.canvas.fps, noise_rng)
+        t = plan.scene_time(index)
+        # A repeated frame is the same picture, noise and all, as a camera's duplicate is.
+        if shown is None or shown[0] != t:
+            shown = (t, _render(plan, t, noise_rng))
+        yield shown[1]
 
 
 def ground_truth(name: str, seed: int, canvas: Canvas | None = None) -> list[Interval]:
     """Return the true event intervals [start, end) in stream seconds: objects in view."""
     plan = build_plan(name, seed, canvas)
-    fps = plan.canvas.fps
     shape = (plan.canvas.height, plan.canvas.width)
     threshold = ONSET_AREA * shape[0] * shape[1]
     intervals: list[Interval] = []
     start: float | None = None
     for index in range(plan.frame_count + 1):
-        t = index / fps
+        t = plan.stream_time(index)
         in_view = index < plan.frame_count and (
-            sum(s.visible_px(shape, t) for s in plan.sprites) >= threshold
+            sum(s.visible_px(shape, plan.scene_time(index)) for s in plan.sprites) >= threshold
         )
         if in_view and start is None:
             start = t
@@ -616,6 +639,8 @@ def render_scenario(
                 fps=plan.canvas.fps,
                 crf=plan.crf,
                 preset="veryfast",
+                keyframe_interval_s=KEYFRAME_INTERVAL_S,
+                pts=plan.stamps,
             )
     return path
 
@@ -924,12 +949,165 @@ def _snow_only(ctx: Context) -> Plan:
     return Plan(ctx.canvas, ctx.duration_s, ctx.backdrop, particles=(_snow(ctx),))
 
 
+def _exposure_hunting(ctx: Context) -> Plan:
+    """Auto exposure steps by 15-30% over 1-2 s, first right after connecting, then again."""
+    rng = ctx.rng
+    base = float(rng.uniform(0.6, 0.72))
+    steps: list[tuple[float, float, float, float]] = []  # start, ramp, from, to
+    level, at = 1.0, float(rng.uniform(2.0, 2.6))  # just after a detector's 2 s warm-up
+    while at < ctx.duration_s - 1.0:
+        change = 1 + float(rng.uniform(0.15, 0.30))
+        brighter = level < 1.2 and (level <= 1.0 or rng.random() < 0.5)
+        target = level * change if brighter else level / change
+        ramp = float(rng.uniform(1.0, 2.0))
+        steps.append((at, ramp, level, target))
+        level = target
+        at += ramp + float(rng.uniform(1.5, 3.0))
+
+    def light(t: float) -> float:
+        value = 1.0
+        for start, ramp, before, after in steps:
+            if t >= start:
+                value = before + (after - before) * _smoothstep((t - start) / ramp)
+        return base * value
+
+    return Plan(ctx.canvas, ctx.duration_s, ctx.backdrop, light=light)
+
+
+def _keyframe_pulse(ctx: Context) -> Plan:
+    """Low bitrate: each keyframe comes 3-8% brighter and sharper, fading over its GOP."""
+    rng = ctx.rng
+    fps = ctx.canvas.fps
+    gop = round(KEYFRAME_INTERVAL_S * fps)
+    jump = float(rng.uniform(0.03, 0.08))
+    base = float(rng.uniform(0.55, 0.7))
+
+    def light(t: float) -> float:
+        phase = round(t * fps) % gop / gop  # 0 on a keyframe
+        return base * (1 + jump * (1 - phase))
+
+    return Plan(
+        ctx.canvas,
+        ctx.duration_s,
+        ctx.backdrop,
+        light=light,
+        noise_sigma=float(rng.uniform(4.0, 6.0)),
+        crf=int(rng.integers(36, 41)),
+    )
+
+
+def _frame_glitches(ctx: Context) -> Plan:
+    """Repeat frames, drop runs of them and jump the clock, as glitchy cameras do; a quiet scene."""
+    rng = ctx.rng
+    fps = ctx.canvas.fps
+    count = round(ctx.duration_s * fps)
+    repeats = {int(i): int(rng.integers(2, 7)) for i in rng.integers(fps, count, 5)}
+    drops = {int(i): int(rng.integers(3, 11)) for i in rng.integers(fps, count, 5)}
+    jumps = {int(i): int(rng.integers(fps, 4 * fps)) for i in rng.integers(2 * fps, count, 2)}
+    scene: list[int] = []
+    stamps: list[int] = []
+    shown, stamp = 0, 0
+    while len(scene) < count:
+        index = len(scene)
+        stamp += jumps.get(index, 0)
+        for _ in range(repeats.get(index, 1)):  # the same picture, stamped anew
+            scene.append(shown)
+            stamps.append(stamp)
+            stamp += 1
+        shown += 1 + drops.get(index, 0)  # frames the camera never sent
+    scene, stamps = scene[:count], stamps[:count]
+    drift = float(rng.uniform(0.05, 0.1))  # slow light, so a gap shows a step
+    period = float(rng.uniform(5.0, 8.0))
+
+    def light(t: float) -> float:
+        return 0.8 * (1 + drift * math.sin(2 * math.pi * t / period))
+
+    return Plan(
+        ctx.canvas,
+        ctx.duration_s,
+        ctx.backdrop,
+        light=light,
+        shows=lambda i: scene[min(i, count - 1)] / fps,
+        stamps=lambda i: stamps[i] if i < count else stamps[-1] + i - count + 1,
+    )
+
+
+def _blurred_blob(
+    radius: float, level: float, stretch: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """Make a bright, out-of-focus shape: an insect or a web thread right at the lens."""
+    h, w = round(2 * radius * stretch) | 1, round(2 * radius) | 1
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    distance = np.hypot((xx - w / 2) / radius, (yy - h / 2) / (radius * stretch))
+    alpha = np.clip(1.2 * np.exp(-(distance**2) * 2.5), 0, 0.9).astype(np.float32)
+    rgb = np.full((h, w, 3), level, np.float32)
+    return rgb, alpha
+
+
+def _erratic_keys(
+    ctx: Context, span: tuple[float, float], centre: tuple[float, float], reach: float, hop_s: float
+) -> tuple[tuple[float, float, float], ...]:
+    """Keys of a jittery path around centre: a new random point every hop_s or so."""
+    rng = ctx.rng
+    keys: list[tuple[float, float, float]] = []
+    t, end = span
+    while t <= end:
+        x = centre[0] + float(rng.uniform(-reach, reach))
+        y = centre[1] + float(rng.uniform(-reach, reach))
+        keys.append((t, x, y))
+        t += hop_s * float(rng.uniform(0.5, 1.5))
+    return tuple(keys)
+
+
+def _lens_insect(ctx: Context) -> Plan:
+    """Night, IR lamp at the lens: a web thread and a moth right in front of it, bright and blurred.
+
+    The web sways a little, all the time; the moth flutters about in front of the lens for a
+    few seconds at a time. Both are far out of focus and lit far brighter than the scene.
+    """
+    rng = ctx.rng
+    h, w = ctx.shape
+    web_rgb, web_alpha = _blurred_blob(ctx.px(10), 2.5, stretch=float(rng.uniform(4, 7)))
+    corner = (w * float(rng.uniform(0.05, 0.25)), h * float(rng.uniform(0.0, 0.3)))
+    web = Sprite(
+        ((web_rgb, web_alpha),),
+        _erratic_keys(ctx, (0.0, ctx.duration_s + 1), corner, ctx.px(3), 0.3),
+    )
+    moth_rgb, moth_alpha = _blurred_blob(ctx.px(float(rng.uniform(18, 28))), 3.0)
+    visits: list[tuple[float, float, float]] = []
+    t = float(rng.uniform(2.5, 4.0))
+    while t < ctx.duration_s - 1.0:
+        stay = float(rng.uniform(1.5, 3.5))
+        spot = (w * float(rng.uniform(0.2, 0.7)), h * float(rng.uniform(0.1, 0.6)))
+        visits.extend(_erratic_keys(ctx, (t, t + stay), spot, ctx.px(40), 0.12))
+        t += stay + float(rng.uniform(1.0, 3.0))
+    # Off the picture between visits: a key far outside the frame before each one.
+    keys: list[tuple[float, float, float]] = []
+    for key in visits:
+        if keys and key[0] - keys[-1][0] > 0.5:
+            keys += [(keys[-1][0] + 0.01, -10.0 * w, 0.0), (key[0] - 0.01, -10.0 * w, 0.0)]
+        keys.append(key)
+    moth = Sprite(((moth_rgb, moth_alpha),), tuple(keys))
+    return Plan(
+        ctx.canvas,
+        ctx.duration_s,
+        ctx.backdrop,
+        distractors=(web, moth),
+        infrared=Infrared(0.0, _ir_hotspot(ctx), noise_sigma=float(rng.uniform(4.0, 5.5))),
+    )
+
+
 def _spec(
-    name: str, duration_s: float, build: Callable[[Context], Plan], *, negative: bool
+    name: str,
+    duration_s: float,
+    build: Callable[[Context], Plan],
+    *,
+    negative: bool,
+    scored: bool = True,
 ) -> ScenarioSpec:
     """Make a ScenarioSpec whose summary is its builder's docstring."""
     summary = (build.__doc__ or name).strip()
-    return ScenarioSpec(name, negative, duration_s, summary, build)
+    return ScenarioSpec(name, negative, duration_s, summary, build, scored)
 
 
 SCENARIOS: dict[str, ScenarioSpec] = {
@@ -943,6 +1121,10 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         _spec("rain", 14.0, _rain_only, negative=True),
         _spec("snow", 14.0, _snow_only, negative=True),
         _spec("foliage", 16.0, _foliage, negative=True),
+        _spec("exposure_hunting", 16.0, _exposure_hunting, negative=True),
+        _spec("keyframe_pulse", 14.0, _keyframe_pulse, negative=True),
+        _spec("frame_glitches", 14.0, _frame_glitches, negative=True),
+        _spec("lens_insect", 14.0, _lens_insect, negative=True, scored=False),
         _spec("walker", 14.0, _walker, negative=False),
         _spec("small_walker", 15.0, _small_walker, negative=False),
         _spec("slow_walker", 18.0, _slow_walker, negative=False),
@@ -951,8 +1133,10 @@ SCENARIOS: dict[str, ScenarioSpec] = {
         _spec("rain_walker", 14.0, _rain_walker, negative=False),
     )
 }
-NEGATIVES = tuple(name for name, spec in SCENARIOS.items() if spec.negative)
+NEGATIVES = tuple(name for name, spec in SCENARIOS.items() if spec.negative and spec.scored)
 POSITIVES = tuple(name for name, spec in SCENARIOS.items() if not spec.negative)
+SCORED = tuple(name for name, spec in SCENARIOS.items() if spec.scored)
+NUISANCES = tuple(name for name, spec in SCENARIOS.items() if not spec.scored)
 
 
 def _render_one(job: tuple[str, int, Path, Canvas | None]) -> Path:

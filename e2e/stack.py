@@ -51,10 +51,13 @@ class Stack:
         """Start Home Assistant (again, after it asked for a restart)."""
         s = self.settings
         # --skip-pip: every requirement is pinned in the venv; hass must not install into it.
+        # In the config dir: `python -m` puts the working directory first on sys.path, and from
+        # the repository's root hass would import its custom_components, not the copied ones.
         self.hass = Child(
             "hass",
             [s.hass_python, "-m", "homeassistant", "--config", str(s.config_dir), "--skip-pip"],
             s.log_dir / "hass.log",
+            cwd=s.config_dir,
         )
 
     def camera_url(self, filename: str) -> str:

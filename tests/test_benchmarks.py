@@ -63,7 +63,7 @@ def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
     report = _bench_json(
         "accuracy",
         "--scenarios",
-        "car,rain",
+        "car,rain,lens_insect",
         "--seeds",
         "1",
         "--size",
@@ -82,7 +82,10 @@ def test_accuracy_benchmark_reports_every_method(tmp_path: Path) -> None:
         assert figures["per_scenario"]["rain"]["true_events"] == 0
         assert figures["per_scenario"]["car"]["true_events"] == 1
     assert report["detector_ms_per_frame"] > 0
-    assert report["suite"]["clips"] == 2
+    assert report["suite"]["clips"] == 2  # the scored ones
+    # The insect at the lens is run and reported per method, apart from the scores.
+    assert set(report["nuisances"]["lens_insect"]) == set(report["accuracy"])
+    assert report["nuisances"]["lens_insect"]["hearthcam"]["clips"] == 1
     assert set(report["meets_targets"]) == set(report["targets"])
 
 

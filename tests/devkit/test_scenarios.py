@@ -1,5 +1,6 @@
 """The scenario suite: deterministic per seed, labelled correctly, and physically plausible."""
 
+import itertools
 from pathlib import Path
 
 import av
@@ -7,7 +8,9 @@ import numpy as np
 import pytest
 
 from devkit.scenarios import (
+    KEYFRAME_INTERVAL_S,
     NEGATIVES,
+    NUISANCES,
     ONSET_AREA,
     POSITIVES,
     SCENARIOS,
@@ -44,7 +47,11 @@ def test_suite_has_every_labelled_scenario() -> None:
         "rain",
         "snow",
         "foliage",
+        "exposure_hunting",
+        "keyframe_pulse",
+        "frame_glitches",
     }
+    assert NUISANCES == ("lens_insect",)
     assert set(POSITIVES) == {
         "walker",
         "small_walker",
@@ -100,8 +107,50 @@ def test_positives_have_one_event_after_the_warm_up(name: str) -> None:
 
 def test_negatives_have_no_events() -> None:
     """Negatives are negatives whatever the seed."""
-    for name in NEGATIVES:
+    for name in (*NEGATIVES, *NUISANCES):
         assert ground_truth(name, 0, SMALL) == []
+
+
+def test_exposure_hunting_steps_right_after_connecting_and_again() -> None:
+    """Exposure moves by 15-30 % within 2 s, first just after 2 s, and more than once."""
+    frames = [luma(f).mean() for f in render_frames("exposure_hunting", 3, SMALL)]
+    fps = SMALL.fps
+    first_change = next(i for i, m in enumerate(frames) if abs(m / frames[0] - 1) > 0.01) / fps
+    assert 2.0 <= first_change <= 2.7
+    over_two_s = [frames[i + 2 * fps] / frames[i] for i in range(len(frames) - 2 * fps)]
+    assert max(over_two_s) > 1.12  # steps up (clipping trims the brightest pixels a little)
+    steps = sum(1 for a, b in itertools.pairwise(over_two_s) if a < 1.05 <= b)
+    assert steps >= 2
+
+
+def test_keyframe_pulse_jumps_at_every_keyframe() -> None:
+    """Each keyframe is brighter than the frame before it; frames within a GOP fade."""
+    frames = [luma(f).mean() for f in render_frames("keyframe_pulse", 3, SMALL)]
+    gop = round(KEYFRAME_INTERVAL_S * SMALL.fps)
+    jumps = [frames[k] / frames[k - 1] for k in range(gop, len(frames), gop)]
+    fades = [frames[k + 1] / frames[k] for k in range(gop, len(frames) - 1, gop)]
+    assert min(jumps) > 1.02
+    assert max(fades) < 1.0
+
+
+def test_frame_glitches_repeat_drop_and_jump(tmp_path: Path) -> None:
+    """The file repeats pictures, skips scene time and its clock jumps forward by seconds."""
+    frames = list(render_frames("frame_glitches", 3, SMALL))
+    assert sum(np.array_equal(a, b) for a, b in itertools.pairwise(frames)) >= 4
+    path = render_scenario("frame_glitches", 3, tmp_path, SMALL)
+    with av.open(path) as container:
+        times = [float(f.time) for f in container.decode(video=0) if f.time is not None]
+    gaps = np.diff(times)
+    assert (gaps > 0).all()
+    assert (gaps >= 1.0).sum() >= 1  # a jump of the camera's clock
+
+
+def test_lens_insect_is_bright_and_moves_only_near_the_lens() -> None:
+    """The web and the moth are far brighter than the IR-lit scene; the moth comes and goes."""
+    frames = [luma(f) for f in render_frames("lens_insect", 3, SMALL)]
+    bright = [float((f > 240).mean()) for f in frames]
+    assert min(bright) > 0.001  # the web, always there
+    assert max(bright) - min(bright) > 0.005  # the moth, at times
 
 
 def test_ground_truth_matches_the_pixels() -> None:

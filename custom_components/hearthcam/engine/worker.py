@@ -495,17 +495,31 @@ class CameraWorker:
                 if analyse_here and packet.stream is video:
                     self._analyser.process(packet)
         finally:
+            if analyse_here:
+                self._end_analysed_motion()
             # Whatever ended the session (stop, stall, loss), the clip so far stays playable.
             self._recorder = None
             recorder.close()
+
+    def _end_analysed_motion(self) -> None:
+        """End motion when the analysed stream ends: the next session starts a new detector.
+
+        Motion carried over a reconnect would restart recording on the new connection, and the
+        fresh detector would then end it at its first frame: a clip of the empty background.
+        """
+        if self._motion:
+            self._on_result(MotionResult(0.0, False, None))
 
     def _detect_session(self, source: PacketSource) -> None:
         """Decode and analyse the detection sub-stream."""
         video = source.video_stream
         self._analyser.start(video)
-        for packet in source.packets():
-            if packet.stream is video:
-                self._analyser.process(packet)
+        try:
+            for packet in source.packets():
+                if packet.stream is video:
+                    self._analyser.process(packet)
+        finally:
+            self._end_analysed_motion()
 
     def _drain_commands(self, recorder: Recorder | None) -> None:
         """Run queued requests against the recorder, or drop them when recorder is None."""

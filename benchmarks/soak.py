@@ -1,0 +1,323 @@
+"""Soak: a real Home Assistant with four HearthCam cameras whose streams end every minute.
+
+`scripts/bench soak --minutes N` starts live555 and `hass` with the e2e machinery, onboards,
+adds four cameras through the config flow, and then only watches: the hass process's RSS, CPU,
+threads and descriptors every few seconds, motion and clip events over the WebSocket API. Each
+camera's footage is a noisy, static yard that someone crosses twice a minute; live555 ends the
+stream at the end of the file, so every camera reconnects about once a minute. At the end it
+decodes every saved clip: clips must be playable and show someone crossing.
+
+With --tracemalloc a debug-only component (benchmarks/soak_probe.py) traces Python allocations
+inside hass and the report lists what grew most after the warm-up. Not part of CI.
+"""
+
+import argparse
+import asyncio
+from collections import Counter
+from dataclasses import dataclass, replace
+import json
+from pathlib import Path
+import shutil
+import sys
+import time
+import tracemalloc
+from typing import Any
+
+import aiohttp
+
+from benchmarks import soak_probe
+from benchmarks.common import CACHE
+from benchmarks.soak_metrics import ProcessSample, check_clip, cpu_cores, sample, slope_per_hour
+from custom_components.hearthcam.engine.clips import ClipStore
+from devkit.footage import Scene, footage_path
+from e2e.camera_flow import add_camera
+from e2e.ha_rest import HomeAssistantRest, Json
+from e2e.ha_ws import HomeAssistantWebSocket, websocket
+from e2e.scenario import PASSWORD, USER, prepare_config
+from e2e.scene import walk_scene
+from e2e.stack import Stack, StackSettings
+
+CAMERAS = 4
+SAMPLE_EVERY_S = 5.0
+PARTIAL_EVERY = 12  # samples between two writes of the figures so far
+# RSS growth is fitted after this share of the run (at most WARMUP_MAX_S): caches, the first
+# clips and the first reconnects settle first.
+WARMUP_SHARE = 1 / 3
+WARMUP_MAX_S = 600.0
+TARGETS = {"rss_growth_mb_per_h": 5.0, "clips_lost": 0, "clips_without_motion": 0}
+CONFIGURATION_YAML = """\
+homeassistant:
+  name: HearthCam soak
+  unit_system: metric
+  time_zone: UTC
+  country: GB
+  currency: GBP
+config:
+media_source:
+logger:
+  default: warning
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class SoakConfig:
+    """One soak run."""
+
+    minutes: float
+    hass_python: str
+    artifacts: Path
+    tracemalloc: bool = False
+
+
+def camera_scene(index: int) -> Scene:
+    """Make a minute of noisy, static yard, crossed at 20 s and 50 s; one seed per camera."""
+    scene = walk_scene(duration_s=60, first_walk_s=20, every_s=30)
+    return replace(scene, seed=scene.seed + index, noise_sigma=3.0)
+
+
+def _install_probe(config_dir: Path) -> None:
+    """Copy the tracemalloc probe into the throwaway config as a custom component."""
+    target = config_dir / "custom_components" / soak_probe.DOMAIN
+    target.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(soak_probe.__file__, target / "__init__.py")
+    (target / "manifest.json").write_text(json.dumps(soak_probe.MANIFEST))
+    with (config_dir / "configuration.yaml").open("a") as yaml:
+        yaml.write(f"{soak_probe.DOMAIN}:\n")
+
+
+async def run(config: SoakConfig) -> dict[str, Any]:
+    """Run the soak and return its figures."""
+    run_dir = config.artifacts / "run"
+    config_dir = prepare_config(run_dir)
+    (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
+    if config.tracemalloc:
+        _install_probe(config_dir)
+    footage_dir = CACHE / "soak"  # encoded once, shared by runs
+    files = [footage_path(camera_scene(i), footage_dir, ".mkv") for i in range(CAMERAS)]
+    settings = StackSettings(
+        hass_python=config.hass_python,
+        config_dir=config_dir,
+        footage_dir=footage_dir,
+        log_dir=run_dir,
+    )
+    with Stack(settings) as stack:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
+            rest = HomeAssistantRest(session, settings.base_url)
+            await stack.wait_ready(rest)
+            await rest.onboard("Soak", USER, PASSWORD)
+            assert rest.token is not None  # noqa: S101 - onboard() sets it
+            await stack.wait_running(session, rest.token)
+            async with websocket(session, settings.base_url, rest.token) as ws:
+                figures = await _watch(stack, rest, ws, files, config)
+    figures["clips"] = _check_clips(config_dir / "media" / "hearthcam", figures.pop("saved"))
+    return _with_verdicts(figures)
+
+
+async def _watch(
+    stack: Stack,
+    rest: HomeAssistantRest,
+    ws: HomeAssistantWebSocket,
+    files: list[Path],
+    config: SoakConfig,
+) -> dict[str, Any]:
+    """Add the cameras, then sample the process and collect events until time is up."""
+    assert stack.hass is not None  # noqa: S101 - the stack is started
+    pid = stack.hass.pid
+    states = await ws.subscribe("subscribe_events", event_type="state_changed")
+    clips = await ws.subscribe("subscribe_events", event_type="hearthcam_clip_saved")
+    entries = [
+        await add_camera(rest, f"Soak {i + 1}", stack.camera_url(f.name))
+        for i, f in enumerate(files)
+    ]
+    duration_s = config.minutes * 60
+    warmup_s = min(WARMUP_MAX_S, duration_s * WARMUP_SHARE)
+    started = time.monotonic()
+    samples: list[ProcessSample] = [sample(pid)]
+    snapshots: list[Path] = []
+    saved: list[Json] = []
+    motion_on: Counter[str] = Counter()
+    while (elapsed := time.monotonic() - started) < duration_s:
+        stack.check_alive()
+        await asyncio.sleep(min(SAMPLE_EVERY_S, max(0.0, duration_s - elapsed)))
+        samples.append(sample(pid))
+        saved.extend(_drain(clips))
+        for event in _drain(states):
+            data = event["data"]
+            new = data.get("new_state") or {}
+            motion = (new.get("attributes") or {}).get("device_class") == "motion"
+            if motion and new.get("state") == "on":
+                motion_on[data["entity_id"]] += 1
+        if len(samples) % PARTIAL_EVERY == 0:
+            # A long run's figures so far, readable before it ends.
+            partial = _process_figures(samples, started, warmup_s)
+            (config.artifacts / "soak.partial.json").write_text(json.dumps(partial, indent=2))
+        if config.tracemalloc and len(snapshots) < 2 and elapsed >= warmup_s * (1 + len(snapshots)):
+            snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
+    if config.tracemalloc and len(snapshots) < 2:
+        snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
+    # Access tokens expire after 30 minutes: log in again for the last requests.
+    await rest.login(USER, PASSWORD)
+    reconnects = [await _reconnects(rest, entry) for entry in entries]
+    figures: dict[str, Any] = {
+        "minutes": round(duration_s / 60, 1),
+        "cameras": len(entries),
+        **_process_figures(samples, started, warmup_s),
+        "reconnects": sum(reconnects),
+        "motion_on_events": sum(motion_on.values()),
+        "saved": saved,
+    }
+    if len(snapshots) == 2:
+        figures["python_heap_growth"] = _heap_growth(snapshots[0], snapshots[1])
+    return figures
+
+
+def _process_figures(
+    samples: list[ProcessSample], started: float, warmup_s: float
+) -> dict[str, Any]:
+    """Summarise the hass process: RSS growth after the warm-up, CPU, threads, descriptors."""
+    settled = [s for s in samples if s.at_s - started >= warmup_s]
+    return {
+        "warmup_minutes": round(warmup_s / 60, 1),
+        "elapsed_minutes": round((samples[-1].at_s - started) / 60, 1),
+        "rss_mb_start": round(samples[0].rss_mb, 1),
+        "rss_mb_after_warmup": round(settled[0].rss_mb, 1) if settled else None,
+        "rss_mb_end": round(samples[-1].rss_mb, 1),
+        "rss_growth_mb_per_h": _rounded(slope_per_hour(settled)),
+        "cpu_cores": _rounded(cpu_cores(settled[0], settled[-1]) if settled else None, 3),
+        "threads_start": settled[0].threads if settled else samples[0].threads,
+        "threads_end": samples[-1].threads,
+        "fds_start": settled[0].fds if settled else samples[0].fds,
+        "fds_end": samples[-1].fds,
+        "rss_timeline_mb": [
+            (round(s.at_s - started), round(s.rss_mb, 1))
+            for s in samples[:: max(1, len(samples) // 60)]
+        ],
+    }
+
+
+def _drain(queue: asyncio.Queue[Json]) -> list[Json]:
+    """Everything queued so far."""
+    items = []
+    while not queue.empty():
+        items.append(queue.get_nowait())
+    return items
+
+
+async def _snapshot(ws: HomeAssistantWebSocket, artifacts: Path, index: int) -> Path:
+    """Ask the probe inside hass for a heap snapshot."""
+    path = (artifacts / f"heap-{index}.snapshot").resolve()
+    await ws.call(
+        "call_service",
+        domain=soak_probe.DOMAIN,
+        service="snapshot",
+        service_data={"path": str(path)},
+        timeout_s=300,
+    )
+    return path
+
+
+def _heap_growth(before: Path, after: Path, top: int = 15) -> dict[str, Any]:
+    """List the Python allocations that grew most between two snapshots."""
+    first = tracemalloc.Snapshot.load(str(before))
+    second = tracemalloc.Snapshot.load(str(after))
+    noise = tracemalloc.Filter(inclusive=False, filename_pattern=tracemalloc.__file__)
+    first, second = first.filter_traces([noise]), second.filter_traces([noise])
+    stats = second.compare_to(first, "traceback")
+    total = sum(stat.size_diff for stat in stats)
+    return {
+        "malloc_before": _malloc_figures(before),
+        "malloc_after": _malloc_figures(after),
+        "traced_mb_before": round(sum(s.size for s in first.statistics("filename")) / 2**20, 1),
+        "traced_mb_after": round(sum(s.size for s in second.statistics("filename")) / 2**20, 1),
+        "growth_mb": round(total / 2**20, 2),
+        "top": [
+            {
+                "kb": round(stat.size_diff / 1024, 1),
+                "blocks": stat.count_diff,
+                "where": [f"{f.filename}:{f.lineno}" for f in stat.traceback[-6:]],
+            }
+            for stat in stats[:top]
+        ],
+    }
+
+
+def _malloc_figures(snapshot: Path) -> dict[str, float] | None:
+    """Read the C allocator's figures the probe wrote beside a snapshot."""
+    path = snapshot.with_name(f"{snapshot.name}.malloc.json")
+    if not path.exists():
+        return None
+    figures: dict[str, float] = json.loads(path.read_text())
+    return figures
+
+
+async def _reconnects(rest: HomeAssistantRest, entry_id: str) -> int:
+    """Read the worker's reconnect count from the entry's diagnostics."""
+    diagnostics: Json = await rest.get(f"/api/diagnostics/config_entry/{entry_id}")
+    worker = diagnostics["data"]["runtime"]["worker"] or {}
+    return int(worker.get("reconnects", 0))
+
+
+def _check_clips(store_root: Path, saved: list[Json]) -> dict[str, Any]:
+    """Decode every clip that was reported saved; count the lost, unplayable and motionless."""
+    store = ClipStore(store_root)
+    store.load()
+    lost = unplayable = motionless = 0
+    for event in saved:
+        try:
+            path = store.resolve(event["data"]["clip_id"])
+        except LookupError:
+            lost += 1
+            continue
+        check = check_clip(path)
+        unplayable += not check.playable
+        motionless += check.playable and not check.shows_motion
+    leftovers = len(list(store_root.rglob("*.part")))
+    return {
+        "saved": len(saved),
+        "playable": len(saved) - lost - unplayable,
+        "lost": lost + unplayable + leftovers,
+        "without_motion": motionless,
+        "part_files_left": leftovers,
+    }
+
+
+def _with_verdicts(figures: dict[str, Any]) -> dict[str, Any]:
+    """Add the targets and whether each was met."""
+    clips = figures["clips"]
+    growth = figures["rss_growth_mb_per_h"]
+    figures["targets"] = TARGETS
+    figures["meets_targets"] = {
+        "rss_growth_mb_per_h": growth is not None and growth <= TARGETS["rss_growth_mb_per_h"],
+        "threads": figures["threads_end"] <= figures["threads_start"],
+        "fds": figures["fds_end"] <= figures["fds_start"],
+        "clips_lost": clips["lost"] == 0,
+        "clips_without_motion": clips["without_motion"] == 0,
+    }
+    return figures
+
+
+def _rounded(value: float | None, digits: int = 1) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def main(argv: list[str]) -> int:
+    """Parse arguments, run the soak, print its figures as JSON."""
+    parser = argparse.ArgumentParser(prog="scripts/bench soak")
+    parser.add_argument("--minutes", type=float, default=60.0)
+    parser.add_argument("--hass-python", default=sys.executable, help="Python of the hass to run")
+    parser.add_argument("--artifacts", type=Path, default=Path("artifacts/soak"))
+    parser.add_argument(
+        "--tracemalloc", action="store_true", help="diff Python heap snapshots inside hass"
+    )
+    args = parser.parse_args(argv)
+    config = SoakConfig(
+        minutes=args.minutes,
+        hass_python=args.hass_python,
+        artifacts=args.artifacts.resolve(),
+        tracemalloc=args.tracemalloc,
+    )
+    figures = asyncio.run(run(config))
+    text = json.dumps(figures, indent=2)
+    (config.artifacts / "soak.json").write_text(text)
+    print(text)
+    return 0

@@ -1,0 +1,62 @@
+"""The soak's measurements (the soak itself runs a real hass for an hour: never in CI)."""
+
+from dataclasses import replace
+import os
+from pathlib import Path
+
+from benchmarks.soak import camera_scene
+from benchmarks.soak_metrics import ProcessSample, check_clip, cpu_cores, sample, slope_per_hour
+from devkit.footage import MovingObject, Scene, footage_path
+
+SMALL = Scene(width=320, height=240, fps=10, duration_s=4.0, noise_sigma=3.0)
+
+
+def test_process_sample_reads_this_process() -> None:
+    """RSS, CPU time, threads and descriptors of a live process come from /proc."""
+    reading = sample(os.getpid())
+    assert reading.rss_mb > 10
+    assert reading.cpu_s > 0
+    assert reading.threads >= 1
+    assert reading.fds >= 3
+
+
+def test_growth_is_a_least_squares_slope_per_hour() -> None:
+    """One MB a minute, with noise around the line, is 60 MB per hour; CPU is in cores."""
+    samples = [
+        ProcessSample(
+            at_s=60.0 * i,
+            rss_mb=100.0 + i + (0.5 if i % 2 else -0.5),
+            cpu_s=30.0 * i,
+            threads=20,
+            fds=30,
+        )
+        for i in range(11)
+    ]
+    slope = slope_per_hour(samples)
+    assert slope is not None
+    assert abs(slope - 60.0) < 1.0
+    assert slope_per_hour(samples[:2]) is None
+    assert cpu_cores(samples[0], samples[-1]) == 0.5
+
+
+def test_clip_check_tells_a_walker_from_an_empty_yard(tmp_path: Path) -> None:
+    """A clip with someone crossing shows motion; the same yard alone does not."""
+    walker = MovingObject(1.0, 3.0, (0.0, 0.6), (1.0, 0.6), size=(0.09, 0.45), color=(30, 60, 150))
+    crossed = check_clip(footage_path(replace(SMALL, objects=(walker,)), tmp_path, ".mp4"))
+    empty = check_clip(footage_path(SMALL, tmp_path, ".mp4"))
+    assert crossed.playable
+    assert crossed.shows_motion
+    assert empty.playable
+    assert not empty.shows_motion
+    assert empty.frames == 40
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(b"\x00" * 4096)
+    assert not check_clip(broken).playable
+
+
+def test_soak_cameras_film_the_same_yard_with_their_own_seed() -> None:
+    """Four cameras, one minute each, someone crossing twice: distinct files for live555."""
+    scenes = [camera_scene(i) for i in range(4)]
+    assert len({scene.seed for scene in scenes}) == 4
+    assert all(scene.duration_s == 60 and len(scene.objects) == 2 for scene in scenes)
+    assert (scenes[0].width, scenes[0].height) == (640, 360)
