@@ -153,14 +153,14 @@ async def test_recording_on_request_is_bounded_and_one_at_a_time(
         await record(hass, 30)
     assert busy.value.translation_key == "recording_in_progress"
     assert "Front door" in str(busy.value)
-    await wait_for(hass, lambda: bool(saved), "the manual clip", timeout_s=20)
+    await wait_for(hass, lambda: bool(saved), "the manual clip")
     store = entry.runtime_data.coordinator.store
     first = store.get(saved[0].data["clip_id"])
     assert first.trigger is ClipTrigger.MANUAL
     assert first.duration_s <= 3.5  # the refused call did not lengthen it
 
     await record(hass, 2)  # the first one is over: a new one may start
-    await wait_for(hass, lambda: len(saved) == 2, "the second manual clip", timeout_s=20)
+    await wait_for(hass, lambda: len(saved) == 2, "the second manual clip")
     assert store.get(saved[1].data["clip_id"]).trigger is ClipTrigger.MANUAL
 
 

@@ -124,7 +124,7 @@ async def test_record_clip_from_a_real_stream(hass: HomeAssistant, quiet_url: st
     assert float(state_of(hass, STORAGE) or "nan") == 0
 
     await call(hass, "record_clip", {ATTR_ENTITY_ID: CAMERA, "duration": 3})
-    await wait_for(hass, lambda: bool(saved), "the manual clip", timeout_s=20)
+    await wait_for(hass, lambda: bool(saved), "the manual clip")
     store = entry.runtime_data.coordinator.store
     info = store.get(saved[0].data["clip_id"])
     assert info.trigger is ClipTrigger.MANUAL
