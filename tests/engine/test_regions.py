@@ -6,7 +6,6 @@ import pytest
 from custom_components.hearthcam.engine.errors import InvalidPolygonError
 from custom_components.hearthcam.engine.regions import (
     Regions,
-    black_out,
     fill_polygons,
     format_polygons,
     parse_polygons,
@@ -64,13 +63,3 @@ def test_regions_combine_zones_and_masks() -> None:
     both = Regions(zones=left, masks=top).analysed(4, 4)
     assert both is not None
     assert both.tolist() == [[False] * 4] * 2 + [[True, True, False, False]] * 2
-
-
-def test_black_out_paints_masked_pixels_of_colour_images() -> None:
-    """Masked pixels turn black in every channel; the input stays untouched."""
-    image = np.full((10, 20, 3), 200, np.uint8)
-    covered = black_out(image, parse_polygons("0.5,0 1,0 1,1 0.5,1"))
-    assert (covered[:, 10:] == 0).all()
-    assert (covered[:, :10] == 200).all()
-    assert (image == 200).all()
-    assert (black_out(image, ()) == image).all()

@@ -106,11 +106,3 @@ def _inside(polygon: Polygon, xs: np.ndarray, ys: np.ndarray) -> np.ndarray:
         crossing_x = x0 + (ys - y0) * (x1 - x0) / (y1 - y0)
         inside ^= spans & (xs < crossing_x)
     return inside
-
-
-def black_out(image: np.ndarray, masks: tuple[Polygon, ...]) -> np.ndarray:
-    """Return a copy of an H x W (x C) image with the masked polygons painted black."""
-    covered = image.copy()
-    if masks:
-        covered[fill_polygons(masks, image.shape[0], image.shape[1])] = 0
-    return covered
