@@ -11,8 +11,10 @@ every connection; its growth per session is measured from the end of the first s
 
 import argparse
 from collections import Counter
+from collections.abc import Callable
 import ctypes
 from dataclasses import replace
+import functools
 import gc
 import json
 from pathlib import Path
@@ -70,11 +72,21 @@ class _MallInfo2(ctypes.Structure):
     ]
 
 
+@functools.cache
+def _mallinfo2_function() -> Callable[[], _MallInfo2]:
+    """Return glibc's mallinfo2, loaded once: each load would leave cyclic garbage."""
+    function = ctypes.CDLL(None).mallinfo2
+    function.restype = _MallInfo2
+    return cast("Callable[[], _MallInfo2]", function)
+
+
+def _mallinfo2() -> _MallInfo2:
+    return _mallinfo2_function()()
+
+
 def _heap_in_use_kb() -> int:
     """Return the bytes glibc's malloc has handed out and not had back, in KiB."""
-    libc = ctypes.CDLL(None)
-    libc.mallinfo2.restype = _MallInfo2
-    info = libc.mallinfo2()
+    info = _mallinfo2()
     return int(info.uordblks + info.hblkhd) // 1024
 
 
@@ -138,13 +150,15 @@ def run(sessions: int) -> dict[str, object]:
                     # While the worker runs: what it holds for its whole life is not a session's.
                     gc.set_debug(gc.DEBUG_SAVEALL)
                     found = gc.collect()
+                    kinds = Counter(
+                        f"{type(obj).__module__}.{type(obj).__qualname__}" for obj in gc.garbage
+                    )
+                    gc.garbage.clear()
+                    gc.set_debug(0)
+                    gc.collect()  # now frees what it found
                     heap_after_collect = _heap_in_use_kb()
                 finally:
                     worker.stop()
-                kinds = Counter(
-                    f"{type(obj).__module__}.{type(obj).__qualname__}" for obj in gc.garbage
-                )
-                gc.garbage.clear()
             finally:
                 gc.set_debug(0)
                 gc.enable()
