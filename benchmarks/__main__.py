@@ -1,8 +1,10 @@
 """Entry point: `python -m benchmarks SUITE ...` (pipeline, accuracy, export, ..., all).
 
-Suites: pipeline, accuracy, export, loop_stall, live_view, feedback, soak, and all.
+Suites: pipeline, accuracy, export, loop_stall, live_view, feedback, soak, session_garbage,
+and all.
 
-Each suite takes [--json] [--quick]; soak takes --minutes N instead.
+Each suite takes [--json] [--quick]; soak takes --minutes N instead, session_garbage
+--sessions N.
 
 `all` runs both suites; with --json it prints the pipeline figures and the accuracy figures as
 one object.
@@ -11,7 +13,16 @@ one object.
 import json
 import sys
 
-from benchmarks import accuracy, export, feedback, live_view, loop_stall, pipeline, soak
+from benchmarks import (
+    accuracy,
+    export,
+    feedback,
+    live_view,
+    loop_stall,
+    pipeline,
+    session_garbage,
+    soak,
+)
 
 SUITES = {
     "pipeline": pipeline.main,
@@ -21,6 +32,7 @@ SUITES = {
     "live_view": live_view.main,
     "feedback": feedback.main,
     "soak": soak.main,
+    "session_garbage": session_garbage.main,
 }
 
 

@@ -5,10 +5,18 @@ connection, so every session here is one reconnect of a camera that kept filming
 """
 
 from dataclasses import replace
+import gc
 from pathlib import Path
+import threading
+import types
 
+import av
+
+from custom_components.hearthcam.engine.errors import StreamError
+from custom_components.hearthcam.engine.frame_decoder import FrameDecoder
 from custom_components.hearthcam.engine.probe import probe
-from custom_components.hearthcam.engine.source import SourceOptions
+from custom_components.hearthcam.engine.recorder import Recorder
+from custom_components.hearthcam.engine.source import SourceOptions, StreamSource
 from devkit.footage import Scene
 from devkit.live555 import Live555Server
 from devkit.pytest_plugin import MakeFootage
@@ -67,3 +75,49 @@ def test_motion_at_the_end_of_a_session_does_not_record_the_next_one(
     assert len(events.clips) == len(starts)
     assert all(clip.peak_score > 0.002 for clip in events.clips), events.clips
     assert all(clip.motion_offset_s and clip.motion_offset_s > 0 for clip in events.clips)
+
+
+def test_ended_sessions_leave_no_cyclic_garbage(
+    make_footage: MakeFootage, rtsp_server: Live555Server, tmp_path: Path
+) -> None:
+    """Sessions that end (with a clip each) are freed by reference counting, not the GC.
+
+    Only PyAV's own stream <-> index-entries cycle is left: closed containers with their
+    streams and the streams' unopened codec contexts; never a source, recorder or decoder.
+    """
+    scene = replace(SMALL, duration_s=4.0, seed=33, noise_sigma=3.0, objects=(walker(1.0, 6.0),))
+    url = rtsp_server.url(make_footage(scene).name)
+    events = Events()
+    gc.collect()
+    gc.disable()
+    try:
+        with running_worker(settings(url), tmp_path, events):
+            events.wait(lambda: _connects(events) > SESSIONS, f"{SESSIONS} reconnects")
+            connects = _connects(events)
+            # The integration keeps only an error's detail, not the error.
+            events.connection.clear()
+            # While the worker runs: what it holds for its whole life is not a session's.
+            gc.set_debug(gc.DEBUG_SAVEALL)
+            gc.collect()
+            garbage = list(gc.garbage)
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+
+    assert connects > SESSIONS
+    assert len(events.clips) >= SESSIONS - 1  # the last may still be recording
+    kinds = {type(obj) for obj in garbage}
+    assert not kinds & {StreamSource, Recorder, FrameDecoder, StreamError, threading.Thread}
+    assert not kinds & {types.FrameType, types.TracebackType}
+    containers = [obj for obj in garbage if isinstance(obj, av.container.Container)]
+    assert all(len(container.streams) == 0 for container in containers), "a container open"
+    stream_contexts = {
+        id(obj.codec_context) for obj in garbage if isinstance(obj, av.stream.Stream)
+    }
+    decoders = [
+        obj
+        for obj in garbage
+        if isinstance(obj, av.CodecContext) and id(obj) not in stream_contexts
+    ]
+    assert decoders == []

@@ -268,10 +268,10 @@ class StreamSource:
                     StreamErrorKind.TIMEOUT,
                     f"no answer within {self.options.open_timeout_s:g} s",
                 )
-        if self._open_error is not None:
+        if (error := self._open_error) is not None:
             self.close()
-            _LOGGER.debug("Could not open %s: %s", redact_url(self.url), self._open_error)
-            raise self._open_error
+            _LOGGER.debug("Could not open %s: %s", redact_url(self.url), error)
+            raise error
         info = self.info
         _LOGGER.debug("Opened %s: %s", redact_url(self.url), info)
         return info
@@ -362,6 +362,10 @@ class StreamSource:
     def _close(self) -> None:
         """Mark the source closed and let go of the container (once)."""
         with self._lock:
+            # A raised error's traceback holds this source's frames: keeping the error would
+            # make a reference cycle that only the cyclic GC frees, with the native objects
+            # every frame on that traceback refers to (streams, decoders, recorder, clip).
+            self._open_error = self._failure = None
             if self._closed:
                 return
             self._closed = True
@@ -416,7 +420,8 @@ class StreamSource:
             # Raised "from None", but the FFmpeg error (its text has the URL, credentials and
             # all) would still hang on as context, for anyone logging the traceback to print.
             err.__context__ = None
-            self._open_error = err
+            # Its traceback holds this thread's frames, and so this source: a cycle.
+            self._open_error = err.with_traceback(None)
         except Exception as err:  # noqa: BLE001 - the consumer must hear of anything
             self._open_error = self._error(StreamErrorKind.INVALID_DATA, _reason(err))
         with self._lock:

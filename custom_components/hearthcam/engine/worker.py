@@ -452,7 +452,9 @@ class CameraWorker:
             stream = "main" if main else "detect"
             _LOGGER.debug("%s stream of %s: %s", stream, self.settings.camera_key, err)
             if main:
-                self._set_connected(connected=False, error=err)
+                # Without its traceback: that holds the session's frames (source, recorder,
+                # streams) for as long as a callback keeps the error.
+                self._set_connected(connected=False, error=err.with_traceback(None))
         except Exception:
             # Never let one unexpected failure end the camera for good; log and retry.
             _LOGGER.exception("Unexpected error in worker %s", self.settings.camera_key)
