@@ -431,13 +431,12 @@ def test_stall_is_detected(http_stream_server: HttpStreamServer, make_footage: M
     url = http_stream_server.url(f"stall/{make_footage(CLIP, '.ts').name}")
     with StreamSource(url, SourceOptions(stall_timeout_s=1.0)) as source:
         source.open()
-        opened_at = time.monotonic()
         packets, error = read_to_failure(source)
-        failed_after = time.monotonic() - opened_at
+    # The detail names the timer that fired; the clock is not asked, since packets buffered
+    # during open() may start the stall timer just before open() returns.
     assert error.kind is StreamErrorKind.STALLED
     assert "no packet for 1 s" in error.detail
     assert 5 <= len(packets) < CLIP.frame_count
-    assert failed_after >= 1.0  # a busy machine can only make it later
 
 
 def test_killed_server_ends_the_stream(
