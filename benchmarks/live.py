@@ -130,7 +130,17 @@ def _window(
     return sample
 
 
-def run(config: LiveConfig) -> dict[str, object]:
+@dataclass(frozen=True, kw_only=True)
+class LiveResult:
+    """The live figures, their run-to-run spread, the input, and every sample taken."""
+
+    figures: dict[str, float]
+    noise: dict[str, list[float]]
+    input: str
+    samples: list[CpuSample]
+
+
+def run(config: LiveConfig) -> LiveResult:
     """Measure the workers and both floors on live streams; figures are per camera."""
     path = footage(config.scene)
     names = []
@@ -157,14 +167,14 @@ def run(config: LiveConfig) -> dict[str, object]:
         w / f for w, f in zip(per_camera["workers"], per_camera["default"], strict=True)
     ]
     scene = config.scene
-    return {
-        "figures": {
+    return LiveResult(
+        figures={
             "live_cpu_ratio_720p": round(statistics.median(ratios), 3),
             "live_cpu_ratio_720p_vs_default_decode": round(statistics.median(ratios_default), 3),
             "live_cores_per_camera_720p": round(statistics.median(per_camera["workers"]), 4),
             "live_floor_cores_per_camera_720p": round(statistics.median(per_camera["floor"]), 4),
         },
-        "noise": {"live_ratio_runs": [round(ratio, 3) for ratio in ratios]},
-        "input": f"{config.cameras} x {scene.width}x{scene.height}@{scene.fps} RTSP",
-        "samples": [sample for samples in series.values() for sample in samples],
-    }
+        noise={"live_ratio_runs": [round(ratio, 3) for ratio in ratios]},
+        input=f"{config.cameras} x {scene.width}x{scene.height}@{scene.fps} RTSP",
+        samples=[sample for samples in series.values() for sample in samples],
+    )

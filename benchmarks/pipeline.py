@@ -429,7 +429,7 @@ def run(config: Config) -> dict[str, object]:
     detector = [in_child(_detector_child, big) for _ in range(config.repeats)]
     samples.all.extend(sample for _, sample in detector)
     live_figures = live.run(config.live)
-    samples.all.extend(live_figures.pop("samples"))  # type: ignore[arg-type]
+    samples.all.extend(live_figures.samples)
     runs = range(config.realtime_runs)
     realtime = [realtime_factor(big, config.cameras_realtime) for _ in runs]
     decoders = [realtime_factor(big, config.cameras_realtime, decode_only=True) for _ in runs]
@@ -452,7 +452,7 @@ def run(config: Config) -> dict[str, object]:
         "realtime_factor_8_decoders": round(min(decoders), 3),
         "detector_ms_per_frame": round(statistics.median(ms for ms, _ in detector), 3),
         "low_power_cpu_ratio_static_1080p": round(statistics.median(asleep), 3),
-        **live_figures["figures"],  # type: ignore[dict-item]
+        **live_figures.figures,
     }
     unaccounted = max(sample.unaccounted for sample in samples.all)
     return {
@@ -460,7 +460,7 @@ def run(config: Config) -> dict[str, object]:
         "media_s": round(media_duration_s(big), 2),
         "input_1080p": f"{config.big.width}x{config.big.height}@{config.big.fps}",
         "input_360p": f"{config.small.width}x{config.small.height}@{config.small.fps}",
-        "input_live": live_figures["input"],
+        "input_live": live_figures.input,
         "repeats": config.repeats,
         "cpu": "process CPU (all threads) of each session in a fresh child process",
         **onset,
@@ -473,7 +473,7 @@ def run(config: Config) -> dict[str, object]:
             "ratio_1080p_min_max": [round(min(large["ratio"]), 3), round(max(large["ratio"]), 3)],
             "ratio_360p_min_max": [round(min(little["ratio"]), 3), round(max(little["ratio"]), 3)],
             "realtime_factor_8_cameras_runs": [round(value, 3) for value in realtime],
-            **live_figures["noise"],  # type: ignore[dict-item]
+            **live_figures.noise,
         },
         "targets": TARGETS,
         "meets_targets": {key: figures[key] <= limit for key, limit in TARGETS.items()},

@@ -11,17 +11,15 @@ every connection; its growth per session is measured from the end of the first s
 
 import argparse
 from collections import Counter
-from collections.abc import Callable
-import ctypes
 from dataclasses import replace
-import functools
 import gc
 import json
 from pathlib import Path
 import tempfile
 import threading
-from typing import ClassVar, cast
+from typing import cast
 
+from benchmarks.soak_probe import mallinfo2
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.motion import MotionDetector, MotionSettings
 from custom_components.hearthcam.engine.recorder import RecorderOptions
@@ -54,39 +52,9 @@ def _settings(url: str) -> WorkerSettings:
     )
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_: ClassVar = [
-        (name, ctypes.c_size_t)
-        for name in (
-            "arena",
-            "ordblks",
-            "smblks",
-            "hblks",
-            "hblkhd",
-            "usmblks",
-            "fsmblks",
-            "uordblks",
-            "fordblks",
-            "keepcost",
-        )
-    ]
-
-
-@functools.cache
-def _mallinfo2_function() -> Callable[[], _MallInfo2]:
-    """Return glibc's mallinfo2, loaded once: each load would leave cyclic garbage."""
-    function = ctypes.CDLL(None).mallinfo2
-    function.restype = _MallInfo2
-    return cast("Callable[[], _MallInfo2]", function)
-
-
-def _mallinfo2() -> _MallInfo2:
-    return _mallinfo2_function()()
-
-
 def _heap_in_use_kb() -> int:
     """Return the bytes glibc's malloc has handed out and not had back, in KiB."""
-    info = _mallinfo2()
+    info = mallinfo2()
     return int(info.uordblks + info.hblkhd) // 1024
 
 

@@ -7,11 +7,13 @@ file and glibc's malloc figures beside it (`<path>.malloc.json`): with them the 
 memory Python holds from memory the C allocator holds, in use or free but kept.
 """
 
+from collections.abc import Callable
 import ctypes
-import ctypes.util
+import functools
 import json
 from pathlib import Path
 import tracemalloc
+from typing import cast
 
 from homeassistant.core import HomeAssistant, ServiceCall
 import probatio
@@ -29,7 +31,7 @@ MANIFEST = {
 TRACE_FRAMES = 12
 
 
-class _MallInfo2(ctypes.Structure):
+class MallInfo2(ctypes.Structure):
     """glibc's struct mallinfo2 (every field a size_t)."""
 
     _fields_ = [
@@ -70,11 +72,22 @@ def _dump(path: Path) -> None:
     path.with_name(f"{path.name}.malloc.json").write_text(json.dumps(malloc_figures()))
 
 
+@functools.cache
+def _mallinfo2_function() -> Callable[[], MallInfo2]:
+    """Return glibc's mallinfo2, loaded once: each load would leave cyclic garbage."""
+    function = ctypes.CDLL(None).mallinfo2
+    function.restype = MallInfo2
+    return cast("Callable[[], MallInfo2]", function)
+
+
+def mallinfo2() -> MallInfo2:
+    """Return glibc's malloc figures for this process."""
+    return _mallinfo2_function()()
+
+
 def malloc_figures() -> dict[str, float]:
     """Glibc malloc: MB in use, free but kept by the arenas, and in mmapped chunks."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"))
-    libc.mallinfo2.restype = _MallInfo2
-    info = libc.mallinfo2()
+    info = mallinfo2()
     mb = 1 / 2**20
     return {
         "arena_mb": round(info.arena * mb, 1),  # obtained from the system by sbrk/heaps

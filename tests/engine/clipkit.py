@@ -1,7 +1,7 @@
 """Helpers for clip store tests: fragmented MP4 copies, recorded clips, decoded frames."""
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 import functools
 import os
 from pathlib import Path
@@ -17,6 +17,27 @@ from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.model import ClipTrigger, RecordedClip
 from custom_components.hearthcam.engine.motion import Box
 from custom_components.hearthcam.engine.mp4 import open_fragmented_mp4
+
+# A valid clip's details, as a sidecar holds them (tests vary it with dataclasses.replace).
+SAMPLE_START = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
+SAMPLE_INFO = ClipInfo(
+    clip_id="cam/2026-03-14/120000-1",
+    camera_key="cam",
+    start=SAMPLE_START,
+    end=SAMPLE_START + timedelta(seconds=2),
+    duration_s=2.0,
+    video_codec="h264",
+    audio_codec=None,
+    width=160,
+    height=120,
+    size_bytes=1000,
+    trigger=ClipTrigger.MOTION,
+    peak_score=0.5,
+    motion_timeline=((0.0, 0.5),),
+    kept=False,
+    has_thumbnail=False,
+    notes=(),
+)
 
 
 def write_fragmented(source: Path, target: Path) -> Path:

@@ -33,27 +33,10 @@ from custom_components.hearthcam.engine.worker import MotionTimeline
 from devkit.footage import Scene
 from devkit.pytest_plugin import MakeFootage
 
-from .clipkit import media_facts, record, write_fragmented
+from .clipkit import SAMPLE_INFO, media_facts, record, write_fragmented
 
 START = datetime(2026, 3, 14, 12, 0, 0, tzinfo=UTC)
-INFO = ClipInfo(
-    clip_id="cam/2026-03-14/120000-1",
-    camera_key="cam",
-    start=START,
-    end=START + timedelta(seconds=4),
-    duration_s=4.0,
-    video_codec="h264",
-    audio_codec=None,
-    width=160,
-    height=120,
-    size_bytes=1000,
-    trigger=ClipTrigger.MOTION,
-    peak_score=0.5,
-    motion_timeline=((0.0, 0.5),),
-    kept=False,
-    has_thumbnail=False,
-    notes=(),
-)
+INFO = replace(SAMPLE_INFO, end=START + timedelta(seconds=4), duration_s=4.0)
 
 
 @pytest.fixture(scope="module")

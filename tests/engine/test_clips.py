@@ -36,6 +36,7 @@ from devkit.pytest_plugin import MakeFootage
 from tests.waiting import HANG_S
 
 from .clipkit import (
+    SAMPLE_INFO,
     box_offsets,
     decode_frames,
     media_facts,
@@ -218,24 +219,7 @@ def test_abandon_removes_the_part_and_empty_directories(store: ClipStore, clip_m
 # --- queries --------------------------------------------------------------------------------
 
 
-VALID = ClipInfo(
-    clip_id="cam/2026-03-14/120000-1",
-    camera_key="cam",
-    start=T0,
-    end=T0 + timedelta(seconds=2),
-    duration_s=2.0,
-    video_codec="h264",
-    audio_codec=None,
-    width=160,
-    height=120,
-    size_bytes=1000,
-    trigger=ClipTrigger.MOTION,
-    peak_score=0.5,
-    motion_timeline=((0.0, 0.5),),
-    kept=False,
-    has_thumbnail=False,
-    notes=(),
-)
+VALID = SAMPLE_INFO
 
 
 @pytest.mark.parametrize(

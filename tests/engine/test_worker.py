@@ -150,12 +150,15 @@ def test_manual_recording_includes_the_pre_roll(
         wait_until(lambda: _packets(worker) >= 45, "the pre-roll to fill")
         requested = time.time()
         worker.record(3.0)
-        on_request: Callable[[], bool] = lambda: worker.manual_recording  # noqa: E731
-        assert on_request()
+
+        def recording() -> bool:  # read afresh each time: the worker's thread changes it
+            return worker.manual_recording
+
+        assert recording()
         with pytest.raises(RecordingInProgressError):
             worker.record(30.0)  # one at a time: refused, and the clip stays ~3 s
         events.wait(lambda: bool(events.clips), "the manual clip")
-        assert not on_request()
+        assert not recording()
 
     clip = events.clips[0]
     assert clip.trigger is ClipTrigger.MANUAL

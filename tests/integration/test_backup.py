@@ -62,10 +62,3 @@ async def test_a_backup_holds_no_clip_and_no_bundle(
     assert footage == []
     assert not [n for n in inner if n.startswith("data/.cache/")]
     assert not [n for n in inner if "hearthcam" in n and not n.startswith("data/.storage/")]
-    print_listing(outer, inner)
-
-
-def print_listing(outer: list[str], inner: list[str]) -> None:
-    """Show what the backup holds (pytest -s), for the record."""
-    print("outer:", outer)  # noqa: T201
-    print("inner:", *inner, sep="\n  ")  # noqa: T201
