@@ -215,6 +215,7 @@ class _Model:
             np.ones(self.grid, bool) if self.analysed is None else self._fill(self.analysed) >= 0.5
         )
         self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
+        self.all_cells_valid = self.analysed_cells == self.cell_valid.size
         background = self._working(frame)
         self.background = background
         self.previous = background.copy()  # its own array: the background is updated in place
@@ -287,23 +288,27 @@ class _Model:
         current = self._working(frame)
         background = self.background
         # Clipped pixels carry no evidence: a light pool that saturates erases the texture a
-        # gain would otherwise explain, and what lies under it cannot be known.
-        unclipped = np.maximum(current, background) < _CLIPPED
-        # Light multiplies what the scene reflects: estimate it as gains, per cell and globally.
-        if unclipped.all():  # the usual case: nothing to mask
-            lit = self._fill(current) + _GAIN_OFFSET
-            local_gain = lit / (self._fill(background) + _GAIN_OFFSET)
-        else:
-            lit = self._fill(current * unclipped) + _GAIN_OFFSET
-            local_gain = lit / (self._fill(background * unclipped) + _GAIN_OFFSET)
-        valid_gains = local_gain[self.cell_valid]
+        # gain would otherwise explain, and what lies under it cannot be known. Two maxima
+        # answer the usual case (nothing clipped) without building a mask.
+        unclipped = (
+            None
+            if current.max() < _CLIPPED and background.max() < _CLIPPED
+            else np.maximum(current, background) < _CLIPPED
+        )
+        local_gain = self._local_gain(current, background, unclipped)
         # No cell is analysed when the zones are smaller than a cell: nothing can move then.
+        valid_gains = local_gain.ravel() if self.all_cells_valid else local_gain[self.cell_valid]
         global_gain = _median(valid_gains) if valid_gains.size else 1.0
         background *= np.float32(global_gain)
-        difference = np.abs(current - background)
-        unexplained = np.abs(current - background * self._smooth(local_gain))
-        threshold = np.maximum(self.noise * settings.noise_factor, settings.min_pixel_delta)
-        changed = (difference > threshold) & unclipped
+        # Scratch arrays are reused in place: fewer temporaries keep the model in cache between
+        # frames, where decoding evicts everything else.
+        difference = current - background
+        np.abs(difference, out=difference)
+        threshold = self.noise * np.float32(settings.noise_factor)
+        np.maximum(threshold, np.float32(settings.min_pixel_delta), out=threshold)
+        changed = difference > threshold
+        if unclipped is not None:
+            changed &= unclipped
         if self.analysed is not None:
             changed &= self.analysed
         # Much of the picture changing at once (lights, IR switch, exposure): recalibrate.
@@ -316,15 +321,47 @@ class _Model:
             self.previous = current
             self.moved[:] = False
             return np.zeros(self.grid, bool), True
-        # Changes that a local gain explains (headlights, shadows of clouds) are not motion.
-        moved_cells = self._fill(changed & (unexplained > threshold)) >= settings.cell_fill
-        moved_cells &= self.cell_valid
+        moved_cells = (
+            self._unexplained_cells(current, changed, local_gain, threshold)
+            if changed_cells.any()
+            else np.zeros(self.grid, bool)  # a moved cell is a changed one: none to look at
+        )
         self._learn_flicker(moved_cells, step_s)
         moving = moved_cells & (self.flicker <= settings.flicker_limit)
         if moving.any():
             moving &= self._has_neighbour(moving)
         self._learn(current, moved_cells, threshold, step_s, learning=learning)
         return moving, False
+
+    def _local_gain(
+        self, current: np.ndarray, background: np.ndarray, unclipped: np.ndarray | None
+    ) -> np.ndarray:
+        """Light as one gain per cell: the current frame's cell means over the background's."""
+        if unclipped is not None:
+            current = current * unclipped
+            background = background * unclipped
+        gain = self._fill(current)
+        gain += _GAIN_OFFSET
+        lit = self._fill(background)
+        lit += _GAIN_OFFSET
+        gain /= lit
+        return gain
+
+    def _unexplained_cells(
+        self,
+        current: np.ndarray,
+        changed: np.ndarray,
+        local_gain: np.ndarray,
+        threshold: np.ndarray,
+    ) -> np.ndarray:
+        """Return the changed cells a local gain does not explain (as headlights would be)."""
+        unexplained = self.background * self._smooth(local_gain)
+        np.subtract(current, unexplained, out=unexplained)
+        np.abs(unexplained, out=unexplained)
+        fill = self._fill(changed & (unexplained > threshold))
+        moved: np.ndarray = fill >= self.settings.cell_fill
+        moved &= self.cell_valid
+        return moved
 
     def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
         """Track how often each cell toggles: foliage and water toggle, people move on."""
@@ -346,33 +383,46 @@ class _Model:
         # Noise is how much a pixel changes from frame to frame: sensor noise everywhere, more
         # on swaying leaves and water, little inside an object that stays or creeps. Clamping
         # each step keeps a passing object from teaching its pixels that big jumps are normal.
-        jitter = np.abs(current - self.previous)
+        jitter = current - self.previous
+        np.abs(jitter, out=jitter)
         self.previous = current
         # A moved cell whose pixels have not changed from frame to frame for settle_after_s
         # holds something that stopped, or the ghost of something that left (say, during the
         # warm-up): it settles into the background within seconds. The inside of a passing
         # object keeps still only for a frame or two; a cell that keeps changing is absorbed
         # slowly.
-        static = moved & (self._fill(jitter > threshold) < settings.cell_fill)
-        self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
+        if moved.any():
+            static = moved & (self._fill(jitter > threshold) < settings.cell_fill)
+            self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
+        elif self.static_s.any():
+            self.static_s = np.zeros(self.grid, np.float32)
         settled = self.static_s >= settings.settle_after_s
         fast = 0.5 if learning else None
         still_rate = np.float32(fast or _rate(step_s, settings.background_s))
+        change = current - self.background
         if moved.any() or settled.any():
             rate = np.full(self.grid, still_rate, np.float32)
             rate[moved] = fast or _rate(step_s, settings.absorb_s)
             rate[settled] = fast or _rate(step_s, settings.settle_s)
-            self.background += self._lit(current - self.background, rate)
+            self.background += self._lit(change, rate)
         else:  # one rate for the whole picture: a scalar product, not a per-cell one
-            self.background += (current - self.background) * still_rate
+            change *= still_rate
+            self.background += change
         # While learning, noise rises fast but falls at its usual pace: the warm-up then ends
         # knowing the largest jitter each pixel showed, not just that of the last frames.
         rise = np.float32(fast or _rate(step_s, settings.noise_rise_s))
         fall = np.float32(_rate(step_s, settings.noise_fall_s))
-        target = np.minimum(jitter, self.noise * 3.0 + 1.0)
-        # A lookup, not np.where: where branches per pixel, and noise rises or falls at random.
-        steps = np.array((fall, rise), np.float32).take((target > self.noise).view(np.uint8))
-        self.noise += steps * (target - self.noise)
+        noise = self.noise
+        step = noise * np.float32(3.0)
+        step += np.float32(1.0)
+        np.minimum(jitter, step, out=step)  # the target level, clamped
+        step -= noise
+        # Rising steps are positive, falling ones negative: with the faster rate the larger
+        # weight, the larger (or smaller) of both products picks each pixel's own rate.
+        rising = step * rise
+        step *= fall
+        (np.maximum if rise >= fall else np.minimum)(rising, step, out=step)
+        noise += step
 
     def _has_neighbour(self, cells: np.ndarray) -> np.ndarray:
         """Cells with at least one of their eight neighbours also set."""

@@ -45,6 +45,7 @@ RTSP_TRANSPORTS: Final = frozenset({"tcp", "udp"})
 _POLL_S = 0.1  # How often waits re-check the stop event: the stop latency.
 _JOIN_S = 1.0  # How long close() waits for the demux thread before leaving it to finish.
 _QUEUE_PACKETS = 256  # Packets buffered between the demux thread and the consumer.
+_FULL_WAIT_S = 0.01  # How often a demux thread whose consumer lags looks for room again.
 _RATE_WINDOW_S = 5.0  # Window of the measured fps and bitrate.
 _MAX_CONSECUTIVE_DEMUX_ERRORS = 100  # Recoverable errors in a row before giving up.
 _SYNTHETIC_TIME_BASE = Fraction(1, 90000)  # For streams stamped from arrival time.
@@ -225,7 +226,9 @@ class StreamSource:
         self.options = options or SourceOptions()
         self._stop = stop_event or threading.Event()
         self._lock = threading.Lock()
-        self._queue: queue.Queue[Packet[Stream] | StreamError] = queue.Queue(_QUEUE_PACKETS)
+        # A SimpleQueue hands a packet over for a fraction of what queue.Queue's conditions
+        # cost; the demux thread bounds it itself (see _put).
+        self._queue: queue.SimpleQueue[Packet[Stream] | StreamError] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()  # The demux thread opened the stream or failed.
         self._opened: _Opened | None = None
@@ -553,13 +556,16 @@ class StreamSource:
 
     def _put(self, item: Packet[Stream] | StreamError) -> bool:
         """Queue an item, waiting while the consumer catches up; False if stopping."""
-        while not self._stopping():
-            try:
-                self._queue.put(item, timeout=_POLL_S)
-            except queue.Full:
-                continue
-            return True
-        return False
+        # Only a consumer that lags 256 packets behind makes this wait: a rare overload, for
+        # which polling is cheaper than waking the consumer's side for every packet.
+        while self._queue.qsize() >= _QUEUE_PACKETS:
+            if self._stopping():
+                return False
+            time.sleep(_FULL_WAIT_S)
+        if self._stopping():
+            return False
+        self._queue.put(item)
+        return True
 
     def _finish(self, error: StreamError) -> None:
         _LOGGER.debug("Stream %s: %s", redact_url(self.url), error)

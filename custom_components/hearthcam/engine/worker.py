@@ -525,6 +525,8 @@ class CameraWorker:
 
     def _drain_commands(self, recorder: Recorder | None) -> None:
         """Run queued requests against the recorder, or drop them when recorder is None."""
+        if recorder is not None and self._commands.empty():
+            return  # the usual case, checked for every packet: no exception raised and caught
         while True:
             try:
                 command = self._commands.get_nowait()
