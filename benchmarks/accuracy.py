@@ -166,8 +166,8 @@ class _Capture:
         self.frames: list[tuple[np.ndarray, float]] = []
 
     def analyse(self, frame: np.ndarray, timestamp_s: float) -> MotionResult:
-        """Keep the frame; report no motion."""
-        self.frames.append((frame, timestamp_s))
+        """Keep a copy of the frame (it is a view into the decoded picture); report no motion."""
+        self.frames.append((frame.copy(), timestamp_s))
         return MotionResult(0.0, False, None)
 
     def reset(self) -> None:

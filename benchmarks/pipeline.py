@@ -297,7 +297,8 @@ def _detector_child(path: Path) -> tuple[float, CpuSample]:
         step = max(1, round(float(container.streams.video[0].average_rate or 15) / DEFAULT_FPS))
         for index, frame in enumerate(container.decode(video=0)):
             if index % step == 0 and frame.time is not None:
-                frames.append((grey_thumbnail(frame, DEFAULT_WIDTH), frame.time))
+                # A copy: the thumbnail is a view that would keep every decoded frame alive.
+                frames.append((grey_thumbnail(frame, DEFAULT_WIDTH).copy(), frame.time))
     detector = MotionDetector()
     passes = 5
 

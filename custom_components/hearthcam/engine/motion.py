@@ -45,7 +45,10 @@ class Detector(Protocol):
     """Turns a stream of small grey frames into motion results."""
 
     def analyse(self, frame: np.ndarray, timestamp_s: float) -> MotionResult:
-        """Analyse one H x W uint8 grey frame taken at timestamp_s (stream seconds)."""
+        """Analyse one H x W uint8 grey frame taken at timestamp_s (stream seconds).
+
+        The frame may be a view into the decoded picture, valid during the call only.
+        """
         ...
 
     def reset(self) -> None:
