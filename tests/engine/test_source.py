@@ -25,7 +25,11 @@ from custom_components.hearthcam.engine.errors import (
     StreamErrorKind,
 )
 from custom_components.hearthcam.engine.probe import probe
-from custom_components.hearthcam.engine.source import SourceOptions, StreamSource
+from custom_components.hearthcam.engine.source import (
+    QUEUE_PACKETS,
+    SourceOptions,
+    StreamSource,
+)
 from custom_components.hearthcam.engine.stream_timeline import PacketTimeline
 from devkit import netstat
 from devkit.footage import MovingObject, Scene
@@ -34,6 +38,7 @@ from devkit.http_stream import AUTH_PASSWORD, AUTH_USER
 from devkit.live555 import Live555Server
 from devkit.pytest_plugin import Live555Factory, MakeFootage
 from tests.engine.conftest import FakeRtspServer
+from tests.waiting import wait_until
 
 CLIP = Scene(
     width=320,
@@ -167,6 +172,26 @@ def test_http_mpegts_to_its_end(
     assert_usable_timestamps(packets)
     assert frames >= CLIP.frame_count - 2  # The decoder may hold the last ones back.
     assert error.kind is StreamErrorKind.ENDED
+
+
+LONG_CLIP = Scene(width=160, height=120, fps=30, duration_s=12.0, seed=5)  # 360 frames
+
+
+def test_a_lagging_consumer_holds_the_demux_thread_back(
+    http_stream_server: HttpStreamServer, make_footage: MakeFootage
+) -> None:
+    """The queue stops at its bound while nobody reads; then every packet arrives, in order."""
+    url = http_stream_server.url(f"ts/{make_footage(LONG_CLIP, '.ts').name}?pace=0")
+    with StreamSource(url, QUICK) as source:
+        source.open()
+        wait_until(lambda: source.stats.packets >= QUEUE_PACKETS, "a full queue")
+        time.sleep(0.3)  # time to overrun the bound, if nothing held the demux thread back
+        # The demux thread counts a packet before it waits for room to queue it.
+        assert source.stats.packets <= QUEUE_PACKETS + 1
+        packets, error = read_to_failure(source)
+    assert error.kind is StreamErrorKind.ENDED
+    assert len(packets) == LONG_CLIP.frame_count
+    assert_usable_timestamps(packets)
 
 
 def test_http_mjpeg_is_stamped_from_arrival(

@@ -44,7 +44,7 @@ RTSP_TRANSPORTS: Final = frozenset({"tcp", "udp"})
 
 _POLL_S = 0.1  # How often waits re-check the stop event: the stop latency.
 _JOIN_S = 1.0  # How long close() waits for the demux thread before leaving it to finish.
-_QUEUE_PACKETS = 256  # Packets buffered between the demux thread and the consumer.
+QUEUE_PACKETS = 256  # Packets buffered between the demux thread and the consumer.
 _FULL_WAIT_S = 0.01  # How often a demux thread whose consumer lags looks for room again.
 _RATE_WINDOW_S = 5.0  # Window of the measured fps and bitrate.
 _MAX_CONSECUTIVE_DEMUX_ERRORS = 100  # Recoverable errors in a row before giving up.
@@ -558,7 +558,7 @@ class StreamSource:
         """Queue an item, waiting while the consumer catches up; False if stopping."""
         # Only a consumer that lags 256 packets behind makes this wait: a rare overload, for
         # which polling is cheaper than waking the consumer's side for every packet.
-        while self._queue.qsize() >= _QUEUE_PACKETS:
+        while self._queue.qsize() >= QUEUE_PACKETS:
             if self._stopping():
                 return False
             time.sleep(_FULL_WAIT_S)
