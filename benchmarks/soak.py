@@ -28,7 +28,9 @@ import aiohttp
 from benchmarks import soak_probe
 from benchmarks.common import CACHE
 from benchmarks.soak_metrics import ProcessSample, check_clip, cpu_cores, sample, slope_per_hour
+from custom_components.hearthcam.clip_location import PRIVATE_FOLDER
 from custom_components.hearthcam.engine.clips import ClipStore
+from custom_components.hearthcam.engine.errors import ClipNotFoundError
 from devkit.footage import Scene, footage_path
 from e2e.camera_flow import add_camera
 from e2e.ha_rest import HomeAssistantRest, Json
@@ -109,7 +111,8 @@ async def run(config: SoakConfig) -> dict[str, Any]:
             await stack.wait_running(session, rest.token)
             async with websocket(session, settings.base_url, rest.token) as ws:
                 figures = await _watch(stack, rest, ws, files, config)
-    figures["clips"] = _check_clips(config_dir / "media" / "hearthcam", figures.pop("saved"))
+    clip_root = config_dir.joinpath(*PRIVATE_FOLDER, "clips")  # where clips live by default
+    figures["clips"] = _check_clips(clip_root, figures.pop("saved"))
     return _with_verdicts(figures)
 
 
@@ -265,7 +268,7 @@ def _check_clips(store_root: Path, saved: list[Json]) -> dict[str, Any]:
     for event in saved:
         try:
             path = store.resolve(event["data"]["clip_id"])
-        except LookupError:
+        except ClipNotFoundError:
             lost += 1
             continue
         check = check_clip(path)
