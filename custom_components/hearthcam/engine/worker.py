@@ -28,6 +28,7 @@ from .live import LiveFeed
 from .model import RecordedClip
 from .motion import Box, Detector, MotionDetector, MotionResult
 from .motion_place import compact_boxes, union
+from .native_memory import release_free_memory
 from .recorder import Recorder, RecorderOptions
 from .regions import Polygon
 from .source import SourceOptions, SourceStats, StreamInfo, StreamSource
@@ -420,7 +421,10 @@ class CameraWorker:
             with self._sources_lock:
                 self._open_sources = {s for s in self._open_sources if not s.wait_closed(0)}
                 self._open_sources.add(source)
-            if not self._run_session(source, session, backoff, main=main):
+            ended = self._run_session(source, session, backoff, main=main)
+            # The session's buffers are free now: give them back rather than let them pile up.
+            release_free_memory()
+            if not ended:
                 break
             if self._stop.wait(backoff.next_delay()):
                 break
