@@ -111,8 +111,7 @@ async def run(config: SoakConfig) -> dict[str, Any]:
             await stack.wait_running(session, rest.token)
             async with websocket(session, settings.base_url, rest.token) as ws:
                 figures = await _watch(stack, rest, ws, files, config)
-    clip_root = config_dir.joinpath(*PRIVATE_FOLDER, "clips")  # where clips live by default
-    figures["clips"] = _check_clips(clip_root, figures.pop("saved"))
+    figures["clips"] = check_clips(clip_root(config_dir), figures.pop("saved"))
     return _with_verdicts(figures)
 
 
@@ -260,7 +259,12 @@ async def _reconnects(rest: HomeAssistantRest, entry_id: str) -> int:
     return int(worker.get("reconnects", 0))
 
 
-def _check_clips(store_root: Path, saved: list[Json]) -> dict[str, Any]:
+def clip_root(config_dir: Path) -> Path:
+    """Return where Home Assistant's HearthCam keeps clips by default (its private store)."""
+    return config_dir.joinpath(*PRIVATE_FOLDER, "clips")
+
+
+def check_clips(store_root: Path, saved: list[Json]) -> dict[str, Any]:
     """Decode every clip that was reported saved; count the lost, unplayable and motionless."""
     store = ClipStore(store_root)
     store.load()

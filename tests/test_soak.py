@@ -1,12 +1,15 @@
 """The soak's measurements (the soak itself runs a real hass for an hour: never in CI)."""
 
 from dataclasses import replace
+from datetime import UTC, datetime
 import os
 from pathlib import Path
 
-from benchmarks.soak import camera_scene
+from benchmarks.soak import camera_scene, check_clips, clip_root
 from benchmarks.soak_metrics import ProcessSample, check_clip, cpu_cores, sample, slope_per_hour
+from custom_components.hearthcam.engine.clips import ClipStore
 from devkit.footage import MovingObject, Scene, footage_path
+from tests.engine.clipkit import record
 
 SMALL = Scene(width=320, height=240, fps=10, duration_s=4.0, noise_sigma=3.0)
 
@@ -60,3 +63,20 @@ def test_soak_cameras_film_the_same_yard_with_their_own_seed() -> None:
     assert len({scene.seed for scene in scenes}) == 4
     assert all(scene.duration_s == 60 and len(scene.objects) == 2 for scene in scenes)
     assert (scenes[0].width, scenes[0].height) == (640, 360)
+
+
+def test_saved_clips_are_checked_in_the_private_store(tmp_path: Path) -> None:
+    """Each saved clip is found where the integration keeps it; a missing one counts as lost."""
+    walker = MovingObject(1.0, 3.0, (0.0, 0.6), (1.0, 0.6), size=(0.09, 0.45), color=(30, 60, 150))
+    footage = footage_path(replace(SMALL, objects=(walker,)), tmp_path, ".mp4")
+    root = clip_root(tmp_path / "config")
+    store = ClipStore(root)
+    store.load()
+    start = datetime(2026, 12, 7, 1, 0, tzinfo=UTC)
+    saved = record(store, "01m971f9kvwtm2cp7wx448tet3", start, footage)
+    missing = saved.clip_id.replace("010000", "020000")
+    events = [{"data": {"clip_id": saved.clip_id}}, {"data": {"clip_id": missing}}]
+    clips = check_clips(root, events)
+    assert root.is_relative_to(tmp_path / "config" / ".cache")
+    assert (clips["saved"], clips["playable"], clips["lost"]) == (2, 1, 1)
+    assert clips["without_motion"] == 0
