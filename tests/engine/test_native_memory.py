@@ -1,21 +1,12 @@
 """Free heap memory goes back to the system after a session."""
 
-from pathlib import Path
-
 import numpy as np
 
+from benchmarks.common import rss_mb
 from custom_components.hearthcam.engine.native_memory import release_free_memory
 
 BLOCK_BYTES = 64 * 1024  # below glibc's mmap threshold: served from the heap
 BLOCKS = 1600  # 100 MiB
-
-
-def _rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    msg = "no VmRSS"
-    raise AssertionError(msg)
 
 
 def test_free_memory_inside_the_heap_is_returned() -> None:
@@ -24,8 +15,8 @@ def test_free_memory_inside_the_heap_is_returned() -> None:
     kept = blocks[::16]  # every 16th stays: the heap cannot shrink from its top
     del blocks
     freed_kib = (BLOCKS - len(kept)) * BLOCK_BYTES // 1024
-    before = _rss_kib()
+    before = rss_mb()
     assert release_free_memory()  # the tests run on glibc
-    returned = before - _rss_kib()
-    assert returned > freed_kib // 2, f"{returned} KiB returned of {freed_kib} KiB freed"
+    returned = 1024 * (before - rss_mb())
+    assert returned > freed_kib / 2, f"{returned:.0f} KiB returned of {freed_kib} KiB freed"
     assert all(int(block.sum()) == BLOCK_BYTES for block in kept)  # what is used stays intact
