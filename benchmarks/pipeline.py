@@ -188,6 +188,22 @@ def _decode_passes_child(path: Path, skip_loop_filter: bool, passes: int) -> Cpu
     )
 
 
+def _scan_child(path: Path, passes: int) -> CpuSample:
+    from custom_components.hearthcam.engine.scan import scan_video  # noqa: PLC0415
+
+    warm_up(path)
+    return measure_here(lambda: [scan_video(path) for _ in range(passes)])
+
+
+def scan_cpu(path: Path, passes: int = 1) -> CpuSample:
+    """Process CPU of `passes` runs of engine.scan over the file, in a fresh child process.
+
+    A cross-check of the pipeline figure by another path through the engine: scan_video
+    opens, decodes, paces and detects by itself, with no worker, recorder or pre-roll.
+    """
+    return in_child(_scan_child, path, passes)
+
+
 def pipeline_cpu(path: Path, *, record: bool, passes: int = 1) -> CpuSample:
     """Process CPU of `passes` worker sessions over the file, in a fresh child process."""
     return in_child(_pipeline_child, path, record, passes)
@@ -224,17 +240,20 @@ def cpu_ratios(path: Path, repeats: int, passes: int, samples: Samples) -> dict[
         "ratio": [],
         "ratio_default": [],
         "overhead": [],
+        "scan": [],
     }
     for _ in range(repeats):
         default = samples.add(floor_cpu(path, skip_loop_filter=False, passes=passes))
         floor = samples.add(floor_cpu(path, skip_loop_filter=True, passes=passes))
         plain = samples.add(pipeline_cpu(path, record=False, passes=passes))
         recorded = samples.add(pipeline_cpu(path, record=True, passes=passes))
+        scanned = samples.add(scan_cpu(path, passes))
         series["floor"].append(floor)
         series["floor_default"].append(default)
         series["ratio"].append(plain / floor)
         series["ratio_default"].append(plain / default)
         series["overhead"].append((recorded - plain) / floor)
+        series["scan"].append(scanned / floor)
     return series
 
 
@@ -446,6 +465,9 @@ def run(config: Config) -> dict[str, object]:
             statistics.median(little["ratio_default"]), 3
         ),
         "record_overhead_ratio": round(statistics.median(large["overhead"]), 4),
+        # The same ratios by engine.scan: they must agree with the two above.
+        "scan_cpu_ratio_1080p": round(statistics.median(large["scan"]), 3),
+        "scan_cpu_ratio_360p": round(statistics.median(little["scan"]), 3),
         "rss_mb_per_camera": round(
             rss_per_camera_mb(big, config.cameras_rss, config.rss_pause_s), 1
         ),

@@ -23,6 +23,8 @@ PIPELINE_FIGURES = {
     "live_cpu_ratio_720p",
     "low_power_cpu_ratio_static_1080p",
     "low_power_onset_extra_s_median",
+    "scan_cpu_ratio_1080p",
+    "scan_cpu_ratio_360p",
 }
 
 
@@ -49,6 +51,7 @@ def test_pipeline_benchmark_quick_run_reports_every_figure() -> None:
     assert set(report) >= PIPELINE_FIGURES
     assert report["decode_floor_cpu_s"] > 0
     assert report["pipeline_cpu_ratio_1080p"] >= 1.0  # the pipeline includes the decode
+    assert report["scan_cpu_ratio_1080p"] >= 1.0  # so does the cross-check through scan
     assert report["rss_mb_per_camera"] > 0
     assert 0 < report["realtime_factor_8_cameras"] < 1.0
     # Every figure is process CPU, and the worker's threads account for all of it.
