@@ -394,7 +394,8 @@ class _Model:
         # warm-up): it settles into the background within seconds. The inside of a passing
         # object keeps still only for a frame or two; a cell that keeps changing is absorbed
         # slowly.
-        if moved.any():
+        any_moved = bool(moved.any())
+        if any_moved:
             static = moved & (self._fill(jitter > threshold) < settings.cell_fill)
             self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
         elif self.static_s.any():
@@ -403,7 +404,7 @@ class _Model:
         fast = 0.5 if learning else None
         still_rate = np.float32(fast or _rate(step_s, settings.background_s))
         change = current - self.background
-        if moved.any() or settled.any():
+        if any_moved or settled.any():
             rate = np.full(self.grid, still_rate, np.float32)
             rate[moved] = fast or _rate(step_s, settings.absorb_s)
             rate[settled] = fast or _rate(step_s, settings.settle_s)

@@ -12,7 +12,6 @@ empty anyway.
 
 from collections.abc import Callable
 import ctypes
-import ctypes.util
 from functools import cache
 import logging
 import time
@@ -24,9 +23,9 @@ _LOGGER = logging.getLogger(__name__)
 def _malloc_trim() -> Callable[[int], int] | None:
     """Return glibc's malloc_trim, looked up once; None where the C library has none."""
     try:
-        library = ctypes.CDLL(ctypes.util.find_library("c") or None)
-        function = library.malloc_trim
-    except OSError, AttributeError:
+        # The process's own symbols: no library search (find_library would run ldconfig).
+        function = ctypes.CDLL(None).malloc_trim
+    except AttributeError:
         return None
     function.argtypes = [ctypes.c_size_t]
     function.restype = ctypes.c_int

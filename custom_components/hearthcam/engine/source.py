@@ -558,14 +558,12 @@ class StreamSource:
         """Queue an item, waiting while the consumer catches up; False if stopping."""
         # Only a consumer that lags 256 packets behind makes this wait: a rare overload, for
         # which polling is cheaper than waking the consumer's side for every packet.
-        while self._queue.qsize() >= QUEUE_PACKETS:
-            if self._stopping():
-                return False
+        while not self._stopping():
+            if self._queue.qsize() < QUEUE_PACKETS:
+                self._queue.put(item)
+                return True
             time.sleep(_FULL_WAIT_S)
-        if self._stopping():
-            return False
-        self._queue.put(item)
-        return True
+        return False
 
     def _finish(self, error: StreamError) -> None:
         _LOGGER.debug("Stream %s: %s", redact_url(self.url), error)
