@@ -15,12 +15,16 @@ import tempfile
 import threading
 import time
 
+import av
+
 from benchmarks import live, low_power
 from benchmarks.common import (
     FileSource,
     decode_cpu_s,
+    decode_file,
     footage,
     media_duration_s,
+    open_decoder,
     rss_mb,
     spread,
     suite_main,
@@ -34,10 +38,12 @@ from benchmarks.process_cpu import (
     in_child,
     measure_here,
 )
+from custom_components.hearthcam.engine.analysis import grey_thumbnail
 from custom_components.hearthcam.engine.clips import ClipStore
 from custom_components.hearthcam.engine.frame_decoder import QUIET_S
 from custom_components.hearthcam.engine.motion import MotionDetector
 from custom_components.hearthcam.engine.recorder import RecorderOptions
+from custom_components.hearthcam.engine.scan import DEFAULT_FPS, DEFAULT_WIDTH, scan_video
 from custom_components.hearthcam.engine.worker import CameraWorker, WorkerSettings
 from devkit.footage import MovingObject, Scene
 
@@ -180,8 +186,6 @@ def _pipeline_child(path: Path, record: bool, passes: int) -> CpuSample:  # noqa
 
 
 def _decode_passes_child(path: Path, skip_loop_filter: bool, passes: int) -> CpuSample:  # noqa: FBT001
-    from benchmarks.common import decode_file  # noqa: PLC0415 - the child's own import
-
     warm_up(path)
     return measure_here(
         lambda: [decode_file(path, skip_loop_filter=skip_loop_filter) for _ in range(passes)]
@@ -189,8 +193,6 @@ def _decode_passes_child(path: Path, skip_loop_filter: bool, passes: int) -> Cpu
 
 
 def _scan_child(path: Path, passes: int) -> CpuSample:
-    from custom_components.hearthcam.engine.scan import scan_video  # noqa: PLC0415
-
     warm_up(path)
     return measure_here(lambda: [scan_video(path) for _ in range(passes)])
 
@@ -278,10 +280,6 @@ def _steady_child(path: Path, from_s: float, low_power: bool) -> CpuSample:  # n
 
 def _decode_from(path: Path, from_s: float, meter: Meter) -> None:
     """Decode the file by default, measuring from from_s on: the floor of that stretch."""
-    import av  # noqa: PLC0415 - the child's own import
-
-    from benchmarks.common import open_decoder  # noqa: PLC0415
-
     with av.open(str(path)) as container:
         video = container.streams.video[0]
         decoder = open_decoder(video, skip_loop_filter=False)
@@ -306,11 +304,6 @@ def low_power_ratios(path: Path, repeats: int, samples: Samples) -> list[float]:
 
 def _detector_child(path: Path) -> tuple[float, CpuSample]:
     """Process CPU per analysed frame of the detector alone, on the file's analysed frames."""
-    import av  # noqa: PLC0415
-
-    from custom_components.hearthcam.engine.analysis import grey_thumbnail  # noqa: PLC0415
-    from custom_components.hearthcam.engine.scan import DEFAULT_FPS, DEFAULT_WIDTH  # noqa: PLC0415
-
     frames = []
     with av.open(str(path)) as container:
         step = max(1, round(float(container.streams.video[0].average_rate or 15) / DEFAULT_FPS))
@@ -419,8 +412,6 @@ def _realtime_child(path: Path, cameras: int, decode_only: bool) -> float:  # no
 
 def _run_decoders(path: Path, count: int) -> float:
     """Wall seconds for count threads to decode the file as the workers do (the floor)."""
-    from benchmarks.common import decode_file  # noqa: PLC0415 - the child's own import
-
     threads = [
         threading.Thread(target=decode_file, args=(path,), kwargs={"skip_loop_filter": True})
         for _ in range(count)
