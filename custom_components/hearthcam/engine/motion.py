@@ -211,15 +211,27 @@ class _Model:
         # The analysed part of the frame: whole cells of whole blocks (a few edge pixels drop).
         self.crop = (rows * cell * self.block, cols * cell * self.block)
         self.scale = (self.crop[0] / height, self.crop[1] / width)
+        working_shape = (rows * cell, cols * cell)
+        # Block sums of grey levels fit 16 bits up to blocks of 16 x 16 pixels.
+        sum_type = np.uint16 if self.block <= 16 else np.uint32
+        self._block_rows = np.empty((working_shape[0], self.crop[1]), sum_type)
+        self._block_totals = np.empty(working_shape, sum_type)
+        self._cell_rows = np.empty((rows, working_shape[1]), np.float32)
+        # A cell moved when at least this many of its pixels changed: the fill fraction as a
+        # count, found with the same float32 arithmetic as the fraction itself.
+        fractions = np.arange(cell * cell + 1, dtype=np.uint16) * np.float32(1 / cell**2)
+        self.min_changed = int(np.argmax(fractions >= settings.cell_fill))
         # Pixels outside the zones or under a mask never change; a cell counts when at least
         # half of it is analysed.
-        self.analysed = settings.regions.analysed(rows * cell, cols * cell)
+        self.analysed = settings.regions.analysed(*working_shape)
         self.cell_valid = (
-            np.ones(self.grid, bool) if self.analysed is None else self._fill(self.analysed) >= 0.5
+            np.ones(self.grid, bool)
+            if self.analysed is None
+            else self._changed_count(self.analysed) * 2 >= cell * cell
         )
         self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
         self.all_cells_valid = self.analysed_cells == self.cell_valid.size
-        background = self._working(frame)
+        background = self._working(frame, np.empty(working_shape, np.float32))
         self.background = background
         self.previous = background.copy()  # its own array: the background is updated in place
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
@@ -230,21 +242,41 @@ class _Model:
         self.noise = np.full_like(background, settings.min_pixel_delta / settings.noise_factor)
         self.flicker = np.zeros(self.grid, np.float32)
         self.static_s = np.zeros(self.grid, np.float32)  # how long each moved cell kept still
+        self._any_static = False  # whether static_s has any non-zero cell
         self._padded = np.zeros((rows + 2, cols + 2), bool)  # cells with a border, reused
         self.moved = np.zeros(self.grid, bool)
+        self._any_moved = False
+        # Scratch arrays, written in place every frame: a frame allocates no picture-sized
+        # array, so the model's working set stays small and in cache between decodes.
+        self._spare = np.empty_like(background)  # the next frame's working copy
+        self._threshold = np.empty_like(background)
+        self._scratch = np.empty_like(background)
+        self._jitter = np.empty_like(background)
+        self._changed = np.empty(working_shape, bool)
+        self._cell_current = np.empty(self.grid, np.float32)
+        self._cell_background = np.empty(self.grid, np.float32)
 
     def fits(self, frame: np.ndarray) -> bool:
         """Whether the frame has the size this model was built for."""
         return frame.shape == self.shape
 
-    def _working(self, frame: np.ndarray) -> np.ndarray:
-        """Average blocks of the cropped frame into the working frame (float32)."""
+    def _working(self, frame: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Average blocks of the cropped frame into out, the working frame (float32)."""
         cropped = frame[: self.crop[0], : self.crop[1]]
-        if self.block == 1:
-            return cropped.astype(np.float32)
-        working = _block_sum(cropped, self.block, np.uint16).astype(np.float32)
-        working *= np.float32(1 / self.block**2)
-        return working
+        block = self.block
+        if block == 1:
+            np.copyto(out, cropped)
+            return out
+        rows = self._block_rows
+        np.add(cropped[0::block], cropped[1::block], out=rows, dtype=rows.dtype)
+        for offset in range(2, block):
+            rows += cropped[offset::block]
+        totals = self._block_totals
+        np.add(rows[:, 0::block], rows[:, 1::block], out=totals)
+        for offset in range(2, block):
+            totals += rows[:, offset::block]
+        np.multiply(totals, np.float32(1 / block**2), out=out)
+        return out
 
     def _cells(self, image: np.ndarray) -> np.ndarray:
         """View a working-size image as (R, c, C, c), to broadcast per-cell values onto it."""
@@ -263,32 +295,41 @@ class _Model:
         spread += (cols.take(upper, axis=0) - spread) * weight[:, None]
         return spread
 
-    def _lit(self, image: np.ndarray, per_cell: np.ndarray) -> np.ndarray:
-        """Multiply a working-size image by one value per cell."""
-        lit: np.ndarray = self._cells(image) * per_cell[:, None, :, None]
-        return lit.reshape(image.shape)
-
-    def _fill(self, image: np.ndarray) -> np.ndarray:
-        """Mean over each cell of a working-size image (booleans give the changed fraction)."""
+    def _cell_mean(self, image: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """Write the mean over each cell of a working-size float image into out."""
         cell = self.settings.cell_px
-        if image.dtype == np.bool_:
-            # Count in integers and convert only the per-cell sums (at most 16**2: uint16).
-            counts = (
-                _count_4x4(image)
-                if cell == 4 and image.flags.c_contiguous
-                else _block_sum(image.view(np.uint8), cell, np.uint16)
-            )
-            return counts * np.float32(1 / cell**2)
-        total = _block_sum(image, cell, np.float32)
-        total *= np.float32(1 / cell**2)
-        return total
+        if cell == 1:
+            np.copyto(out, image)
+            return out
+        # Strided slices added in place: far faster than reshape-and-sum on arrays this small.
+        rows = self._cell_rows
+        np.add(image[0::cell], image[1::cell], out=rows)
+        for offset in range(2, cell):
+            rows += image[offset::cell]
+        np.add(rows[:, 0::cell], rows[:, 1::cell], out=out)
+        for offset in range(2, cell):
+            out += rows[:, offset::cell]
+        out *= np.float32(1 / cell**2)
+        return out
+
+    def _changed_count(self, mask: np.ndarray) -> np.ndarray:
+        """Count the set pixels of each cell of a working-size boolean image."""
+        cell = self.settings.cell_px
+        if cell == 4 and mask.flags.c_contiguous:
+            return _count_4x4(mask)
+        return _block_sum(mask.view(np.uint8), cell, np.uint16)
+
+    def _mostly_changed(self, mask: np.ndarray) -> np.ndarray:
+        """Return the cells in which at least cell_fill of the pixels are set."""
+        filled: np.ndarray = self._changed_count(mask) >= self.min_changed
+        return filled
 
     def update(
         self, frame: np.ndarray, step_s: float, *, learning: bool
     ) -> tuple[np.ndarray, bool]:
         """Learn from one frame; return the cells that moved and whether light changed."""
         settings = self.settings
-        current = self._working(frame)
+        current = self._working(frame, self._spare)
         background = self.background
         # Clipped pixels carry no evidence: a light pool that saturates erases the texture a
         # gain would otherwise explain, and what lies under it cannot be known. Two maxima
@@ -303,37 +344,41 @@ class _Model:
         valid_gains = local_gain.ravel() if self.all_cells_valid else local_gain[self.cell_valid]
         global_gain = _median(valid_gains) if valid_gains.size else 1.0
         background *= np.float32(global_gain)
-        # Scratch arrays are reused in place: fewer temporaries keep the model in cache between
-        # frames, where decoding evicts everything else.
-        difference = current - background
+        difference = np.subtract(current, background, out=self._scratch)
         np.abs(difference, out=difference)
-        threshold = self.noise * np.float32(settings.noise_factor)
+        threshold = np.multiply(self.noise, np.float32(settings.noise_factor), out=self._threshold)
         np.maximum(threshold, np.float32(settings.min_pixel_delta), out=threshold)
-        changed = difference > threshold
+        changed = np.greater(difference, threshold, out=self._changed)
         if unclipped is not None:
             changed &= unclipped
         if self.analysed is not None:
             changed &= self.analysed
         # Much of the picture changing at once (lights, IR switch, exposure): recalibrate.
-        changed_cells = self._fill(changed) >= settings.cell_fill
+        changed_cells = np.count_nonzero(self._mostly_changed(changed))
         lighting = abs(math.log(global_gain)) > math.log1p(settings.light_jump) or (
-            np.count_nonzero(changed_cells) > settings.global_change * self.analysed_cells
+            changed_cells > settings.global_change * self.analysed_cells
         )
         if lighting:
             self.background = current.copy()
+            self._spare = self.previous
             self.previous = current
             self.moved[:] = False
+            self._any_moved = False
             return np.zeros(self.grid, bool), True
+        # A moved cell is a changed one: without changed cells there is nothing to look at.
         moved_cells = (
             self._unexplained_cells(current, changed, local_gain, threshold)
-            if changed_cells.any()
-            else np.zeros(self.grid, bool)  # a moved cell is a changed one: none to look at
+            if changed_cells
+            else np.zeros(self.grid, bool)
         )
-        self._learn_flicker(moved_cells, step_s)
-        moving = moved_cells & (self.flicker <= settings.flicker_limit)
-        if moving.any():
-            moving &= self._has_neighbour(moving)
-        self._learn(current, moved_cells, threshold, step_s, learning=learning)
+        any_moved = bool(changed_cells) and bool(moved_cells.any())
+        self._learn_flicker(moved_cells, step_s, any_moved=any_moved)
+        moving = moved_cells
+        if any_moved:
+            moving = moved_cells & (self.flicker <= settings.flicker_limit)
+            if moving.any():
+                moving &= self._has_neighbour(moving)
+        self._learn(current, moved_cells, step_s, any_moved=any_moved, learning=learning)
         return moving, False
 
     def _local_gain(
@@ -343,9 +388,9 @@ class _Model:
         if unclipped is not None:
             current = current * unclipped
             background = background * unclipped
-        gain = self._fill(current)
+        gain = self._cell_mean(current, self._cell_current)
         gain += _GAIN_OFFSET
-        lit = self._fill(background)
+        lit = self._cell_mean(background, self._cell_background)
         lit += _GAIN_OFFSET
         gain /= lit
         return gain
@@ -358,27 +403,31 @@ class _Model:
         threshold: np.ndarray,
     ) -> np.ndarray:
         """Return the changed cells a local gain does not explain (as headlights would be)."""
-        unexplained = self.background * self._smooth(local_gain)
+        unexplained = np.multiply(self.background, self._smooth(local_gain), out=self._scratch)
         np.subtract(current, unexplained, out=unexplained)
         np.abs(unexplained, out=unexplained)
-        fill = self._fill(changed & (unexplained > threshold))
-        moved: np.ndarray = fill >= self.settings.cell_fill
+        moved = self._mostly_changed(changed & (unexplained > threshold))
         moved &= self.cell_valid
         return moved
 
-    def _learn_flicker(self, moved: np.ndarray, step_s: float) -> None:
+    def _learn_flicker(self, moved: np.ndarray, step_s: float, *, any_moved: bool) -> None:
         """Track how often each cell toggles: foliage and water toggle, people move on."""
-        toggled = (moved != self.moved).astype(np.float32)
-        self.flicker += _rate(step_s, self.settings.flicker_s) * (toggled - self.flicker)
+        rate = _rate(step_s, self.settings.flicker_s)
+        if any_moved or self._any_moved:
+            toggled = (moved != self.moved).astype(np.float32)
+            self.flicker += rate * (toggled - self.flicker)
+        else:  # nothing toggled: the same exponential decay, without the zero toggles
+            self.flicker -= rate * self.flicker
         self.moved = moved
+        self._any_moved = any_moved
 
     def _learn(
         self,
         current: np.ndarray,
         moved: np.ndarray,
-        threshold: np.ndarray,
         step_s: float,
         *,
+        any_moved: bool,
         learning: bool,
     ) -> None:
         """Update the background and each pixel's noise level."""
@@ -386,44 +435,53 @@ class _Model:
         # Noise is how much a pixel changes from frame to frame: sensor noise everywhere, more
         # on swaying leaves and water, little inside an object that stays or creeps. Clamping
         # each step keeps a passing object from teaching its pixels that big jumps are normal.
-        jitter = current - self.previous
+        jitter = np.subtract(current, self.previous, out=self._jitter)
         np.abs(jitter, out=jitter)
+        self._spare = self.previous
         self.previous = current
         # A moved cell whose pixels have not changed from frame to frame for settle_after_s
         # holds something that stopped, or the ghost of something that left (say, during the
         # warm-up): it settles into the background within seconds. The inside of a passing
         # object keeps still only for a frame or two; a cell that keeps changing is absorbed
         # slowly.
-        any_moved = bool(moved.any())
         if any_moved:
-            static = moved & (self._fill(jitter > threshold) < settings.cell_fill)
+            static = moved & (self._changed_count(jitter > self._threshold) < self.min_changed)
             self.static_s = np.where(static, self.static_s + np.float32(step_s), np.float32(0))
-        elif self.static_s.any():
+            self._any_static = bool(static.any())
+        elif self._any_static:
             self.static_s = np.zeros(self.grid, np.float32)
-        settled = self.static_s >= settings.settle_after_s
+            self._any_static = False
+        settled = (
+            self.static_s >= settings.settle_after_s
+            if self._any_static or settings.settle_after_s <= 0
+            else None
+        )
+        if settled is not None and not settled.any():
+            settled = None
         fast = 0.5 if learning else None
         still_rate = np.float32(fast or _rate(step_s, settings.background_s))
-        change = current - self.background
-        if any_moved or settled.any():
+        change = np.subtract(current, self.background, out=self._scratch)
+        if any_moved or settled is not None:
             rate = np.full(self.grid, still_rate, np.float32)
             rate[moved] = fast or _rate(step_s, settings.absorb_s)
-            rate[settled] = fast or _rate(step_s, settings.settle_s)
-            self.background += self._lit(change, rate)
+            if settled is not None:
+                rate[settled] = fast or _rate(step_s, settings.settle_s)
+            self._cells(change)[...] *= rate[:, None, :, None]
         else:  # one rate for the whole picture: a scalar product, not a per-cell one
             change *= still_rate
-            self.background += change
+        self.background += change
         # While learning, noise rises fast but falls at its usual pace: the warm-up then ends
         # knowing the largest jitter each pixel showed, not just that of the last frames.
         rise = np.float32(fast or _rate(step_s, settings.noise_rise_s))
         fall = np.float32(_rate(step_s, settings.noise_fall_s))
         noise = self.noise
-        step = noise * np.float32(3.0)
+        step = np.multiply(noise, np.float32(3.0), out=self._scratch)
         step += np.float32(1.0)
         np.minimum(jitter, step, out=step)  # the target level, clamped
         step -= noise
         # Rising steps are positive, falling ones negative: with the faster rate the larger
         # weight, the larger (or smaller) of both products picks each pixel's own rate.
-        rising = step * rise
+        rising = np.multiply(step, rise, out=jitter)
         step *= fall
         (np.maximum if rise >= fall else np.minimum)(rising, step, out=step)
         noise += step
@@ -506,7 +564,7 @@ def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndar
 
 
 def _count_4x4(mask: np.ndarray) -> np.ndarray:
-    """Count the set pixels of each 4 x 4 cell of a contiguous boolean image, as uint16.
+    """Count the set pixels of each 4 x 4 cell of a contiguous boolean image.
 
     Each 32-bit word holds one cell row (four pixels, a byte each): adding the four rows of a
     cell leaves at most 4 in each byte, and multiplying by 0x01010101 sums the bytes into the
@@ -518,4 +576,4 @@ def _count_4x4(mask: np.ndarray) -> np.ndarray:
     rows += words[3::4]
     rows *= np.uint32(0x01010101)
     rows >>= np.uint32(24)
-    return rows.astype(np.uint16)
+    return rows
