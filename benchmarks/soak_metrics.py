@@ -1,6 +1,6 @@
 """What the soak measures: a process's RSS, CPU, threads and descriptors; saved clips' contents."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 import os
 from pathlib import Path
@@ -55,6 +55,35 @@ def slope_per_hour(samples: Iterable[ProcessSample]) -> float | None:
     rss = np.array([p[1] for p in points])
     slope_per_s = float(np.polyfit(times - times[0], rss, 1)[0])
     return slope_per_s * 3600
+
+
+def floor_slope_per_hour(samples: Sequence[ProcessSample], window_s: float) -> float | None:
+    """RSS growth in MB per hour of the lowest reading in each window (None for fewer than 3).
+
+    RSS saw-tooths while sessions come and go; the lowest reading of each window is what stays
+    held between them, so its slope tells a leak from a wide saw-tooth.
+    """
+    if not samples:
+        return None
+    start = samples[0].at_s
+    lowest: dict[int, ProcessSample] = {}
+    for reading in samples:
+        window = int((reading.at_s - start) // window_s)
+        if window not in lowest or reading.rss_mb < lowest[window].rss_mb:
+            lowest[window] = reading
+    return slope_per_hour(lowest[w] for w in sorted(lowest))
+
+
+def grew(samples: Sequence[ProcessSample], count: Callable[[ProcessSample], int]) -> bool:
+    """Whether the most seen in the second half exceeds the most seen in the first.
+
+    Maxima, not the first and last readings: a thread that lives for a moment (an executor's
+    job) is not growth, one that stays is.
+    """
+    half = len(samples) // 2
+    if half == 0:
+        return False
+    return max(map(count, samples[half:])) > max(map(count, samples[:half]))
 
 
 def cpu_cores(first: ProcessSample, last: ProcessSample) -> float | None:

@@ -6,7 +6,15 @@ import os
 from pathlib import Path
 
 from benchmarks.soak import camera_scene, check_clips, clip_root
-from benchmarks.soak_metrics import ProcessSample, check_clip, cpu_cores, sample, slope_per_hour
+from benchmarks.soak_metrics import (
+    ProcessSample,
+    check_clip,
+    cpu_cores,
+    floor_slope_per_hour,
+    grew,
+    sample,
+    slope_per_hour,
+)
 from custom_components.hearthcam.engine.clips import ClipStore
 from devkit.footage import MovingObject, Scene, footage_path
 from tests.engine.clipkit import record
@@ -40,6 +48,39 @@ def test_growth_is_a_least_squares_slope_per_hour() -> None:
     assert abs(slope - 60.0) < 1.0
     assert slope_per_hour(samples[:2]) is None
     assert cpu_cores(samples[0], samples[-1]) == 0.5
+
+
+def _reading(at_s: float, rss_mb: float, threads: int = 20) -> ProcessSample:
+    return ProcessSample(at_s=at_s, rss_mb=rss_mb, cpu_s=0.0, threads=threads, fds=30)
+
+
+def test_floor_growth_follows_the_lowest_reading_of_each_window() -> None:
+    """A 20 MB saw-tooth on a flat floor reads as no growth; a rising floor as its slope."""
+    tooth = [0.0, 5.0, 10.0, 15.0, 20.0, 0.0]  # one tooth a minute, sampled every 10 s
+    flat = [_reading(10.0 * i, 300.0 + tooth[i % 6]) for i in range(360)]  # an hour
+    assert slope_per_hour(flat) is not None
+    flat_floor = floor_slope_per_hour(flat, 300.0)
+    assert flat_floor is not None
+    assert abs(flat_floor) < 0.01
+    rising = [_reading(r.at_s, r.rss_mb + r.at_s / 360.0) for r in flat]  # 10 MB an hour
+    rising_floor = floor_slope_per_hour(rising, 300.0)
+    assert rising_floor is not None
+    assert abs(rising_floor - 10.0) < 1.0
+    assert floor_slope_per_hour(flat[:30], 300.0) is None  # two windows only
+
+
+def test_a_passing_thread_is_not_growth_but_one_that_stays_is() -> None:
+    """Threads grow when the second half's most exceeds the first half's, not its first."""
+    steady = [_reading(i, 300.0, threads=28) for i in range(20)]
+    # A thread that comes and goes, there at the last reading: first against last would
+    # call this growth.
+    passing = [_reading(i, 300.0, threads=29 if i in {3, 19} else 28) for i in range(20)]
+    staying = [_reading(i, 300.0, threads=29 if i >= 12 else 28) for i in range(20)]
+    assert passing[0].threads < passing[-1].threads
+    assert not grew(steady, lambda r: r.threads)
+    assert not grew(passing, lambda r: r.threads)
+    assert grew(staying, lambda r: r.threads)
+    assert not grew([], lambda r: r.threads)
 
 
 def test_clip_check_tells_a_walker_from_an_empty_yard(tmp_path: Path) -> None:
