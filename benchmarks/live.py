@@ -15,12 +15,10 @@ import tempfile
 import threading
 import time
 
-import av
-
 from benchmarks.common import CACHE, footage, open_decoder
 from benchmarks.process_cpu import CpuSample, Meter, idle_cpu_per_s, in_child, threads_named
 from custom_components.hearthcam.engine.clips import ClipStore
-from custom_components.hearthcam.engine.source import SourceOptions
+from custom_components.hearthcam.engine.source import SourceOptions, open_input
 from custom_components.hearthcam.engine.worker import CameraWorker, WorkerSettings
 from devkit.footage import MovingObject, Scene
 from devkit.live555 import Live555Server
@@ -67,7 +65,8 @@ QUICK = LiveConfig(
 
 def _decode_stream(url: str, stop: threading.Event, skip_loop_filter: bool) -> None:  # noqa: FBT001
     """Decode a stream as it arrives until stopped or ended: the floor of one camera."""
-    with av.open(url, options=SourceOptions().ffmpeg_options(url), timeout=10.0) as container:
+    # Opened exactly as the workers open it: the same protocol options and timeouts.
+    with open_input(url, SourceOptions()) as container:
         video = container.streams.video[0]
         decoder = open_decoder(video, skip_loop_filter=skip_loop_filter)
         for packet in container.demux(video):

@@ -656,6 +656,16 @@ def test_ffmpeg_options_per_scheme() -> None:
     assert "rtsp_transport" not in udp.ffmpeg_options("http://cam/x")
 
 
+def test_reads_time_out_in_ffmpeg_after_the_stall_timeout() -> None:
+    """FFmpeg's own I/O timeouts (microseconds) end blocked reads: RTSP's socket and AVIO's."""
+    options = SourceOptions(stall_timeout_s=2.5)
+    rtsp = options.ffmpeg_options("rtsp://cam/x")
+    assert rtsp["timeout"] == rtsp["rw_timeout"] == "2500000"
+    http = options.ffmpeg_options("http://cam/x")
+    assert http["rw_timeout"] == "2500000"
+    assert "timeout" not in http  # AVIO's rw_timeout covers HTTP reads
+
+
 @pytest.fixture
 def ffmpeg_log() -> Iterator[list[tuple[int, str, str]]]:
     """FFmpeg's log lines at trace level, from every thread, during the test."""

@@ -5,11 +5,13 @@ queues packets for the consumer; the consumer waits in slices of `_POLL_S`, so p
 returns within about that of a stop even while FFmpeg is blocked waiting for the network.
 PyAV has no external interrupt, and a short read timeout is no substitute: an interrupted
 read leaves an HTTP input with a sticky error (every later read fails at once) and can
-desynchronise RTSP-over-TCP interleaving. So reads are only interrupted by the stall timeout,
-when the stream is given up anyway, and a demux thread that is blocked when the source is
-closed is left to end by itself: within stall_timeout_s (within twice open_timeout_s while
-opening). wait_closed() waits for that. Every packet's timestamps are made usable by a muxer
-on the way (stream_timeline.py).
+desynchronise RTSP-over-TCP interleaving. So reads only time out at the stall timeout, when the
+stream is given up anyway, and a demux thread that is blocked when the source is closed is left
+to end by itself: within stall_timeout_s (within twice open_timeout_s while opening). That read
+timeout is FFmpeg's own (AVIO's rw_timeout, RTSP's socket timeout): PyAV's would run a Python
+callback under the GIL for every read, on every camera's demux thread. wait_closed() waits
+for the thread. Every packet's timestamps are made usable by a muxer on the way
+(stream_timeline.py).
 """
 
 from collections import deque
@@ -75,8 +77,12 @@ class SourceOptions:
         # first timestamp (RTSP's first packet has none; missing ones are filled in here).
         # FFmpeg still reads until every stream's codec, width and height are known.
         options = {"fpsprobesize": "0", "max_ts_probe": "0"}
+        # Reads time out in FFmpeg's own I/O (see the module docstring).
+        read_timeout_us = str(round(self.stall_timeout_s * 1_000_000))
+        options["rw_timeout"] = read_timeout_us
         scheme = url.split(":", 1)[0].lower()
         if scheme in {"rtsp", "rtsps"}:
+            options["timeout"] = read_timeout_us  # RTSP's own socket I/O timeout
             # "udp+tcp" tries UDP first and falls back to TCP when the server refuses UDP
             # (RTSP 461). RTSP over TLS can only interleave in its TCP connection.
             udp = self.rtsp_transport == "udp" and scheme == "rtsp"
@@ -84,6 +90,16 @@ class SourceOptions:
             # No ONVIF metadata or other data streams: nothing here would use them.
             options["allowed_media_types"] = "video+audio"
         return options
+
+
+def open_input(url: str, options: SourceOptions) -> InputContainer:
+    """Open a stream for reading with PyAV, as every HearthCam stream is opened."""
+    return av.open(
+        url,
+        options=options.ffmpeg_options(url),
+        # PyAV's timeout bounds the open only; reads time out in FFmpeg (see ffmpeg_options).
+        timeout=(options.open_timeout_s, None),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -441,12 +457,7 @@ class StreamSource:
         options = self.options
         started = time.monotonic()
         try:
-            container = av.open(
-                self.url,
-                options=options.ffmpeg_options(self.url),
-                # The read timeout is the stall timeout: reads are never interrupted sooner.
-                timeout=(options.open_timeout_s, options.stall_timeout_s),
-            )
+            container = open_input(self.url, options)
         except Exception as err:  # noqa: BLE001 - classified, FFmpeg raises many kinds
             # A timed-out RTSP open surfaces as InvalidDataError, so judge by the clock too:
             # FFmpeg's timer starts after `started`, so its timeouts always count as ours.
