@@ -8,7 +8,6 @@ import logging
 import os
 from pathlib import Path
 import re
-import statistics
 import threading
 import time
 import traceback
@@ -209,9 +208,11 @@ def test_http_mjpeg_is_stamped_from_arrival(
     assert_usable_timestamps(packets)
     assert all(p.time_base == time_base for p in packets)
     # Skip the first few, which arrive together right after opening.
+    # The mean step over the span: a busy machine may bunch a few arrivals, which moves single
+    # steps (and so their median) but not the span.
     pts = [p.pts or 0 for p in packets[4:]]
-    steps = [float((b - a) * time_base) for a, b in itertools.pairwise(pts)]
-    assert statistics.median(steps) == pytest.approx(0.1, abs=0.03)
+    mean_step = float((pts[-1] - pts[0]) * time_base) / (len(pts) - 1)
+    assert mean_step == pytest.approx(0.1, abs=0.03)
     assert frames == 12
 
 
