@@ -89,6 +89,12 @@ def _floor_child(urls: list[str], warm_s: float, window_s: float, skip: bool) ->
     return _window(idle, warm_s, window_s, _DECODER_THREAD, stop=stop, threads=tuple(threads))
 
 
+def decode_floor_cores(urls: list[str], warm_s: float, window_s: float) -> float:
+    """Process CPU, in cores, of only decoding these live streams in a fresh child process."""
+    sample = in_child(_floor_child, urls, warm_s, window_s, True)
+    return sample.process_s / sample.wall_s
+
+
 def _workers_child(urls: list[str], warm_s: float, window_s: float) -> CpuSample:
     idle = idle_cpu_per_s()
     with tempfile.TemporaryDirectory() as root:
