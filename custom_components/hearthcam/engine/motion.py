@@ -216,7 +216,11 @@ class _Model:
         sum_type = np.uint16 if self.block <= 16 else np.uint32
         self._block_rows = np.empty((working_shape[0], self.crop[1]), sum_type)
         self._block_totals = np.empty(working_shape, sum_type)
-        self._cell_rows = np.empty((rows, working_shape[1]), np.float32)
+        # The current frame and the background side by side: one pass measures both.
+        self._pair = np.empty((2, *working_shape), np.float32)
+        self._cell_rows = np.empty((2, rows, working_shape[1]), np.float32)
+        self._cell_pair = np.empty((2, *self.grid), np.float32)
+        self._gain = np.empty(self.grid, np.float32)
         # A cell moved when at least this many of its pixels changed: the fill fraction as a
         # count, found with the same float32 arithmetic as the fraction itself.
         fractions = np.arange(cell * cell + 1, dtype=np.uint16) * np.float32(1 / cell**2)
@@ -231,9 +235,9 @@ class _Model:
         )
         self.analysed_cells = max(1, int(np.count_nonzero(self.cell_valid)))
         self.all_cells_valid = self.analysed_cells == self.cell_valid.size
-        background = self._working(frame, np.empty(working_shape, np.float32))
-        self.background = background
-        self.previous = background.copy()  # its own array: the background is updated in place
+        background = self._working(frame, self._pair[1])
+        self.background = background  # always updated in place: it is half of the pair
+        self.previous = background.copy()
         # Per-cell gains are spread over the pixels bilinearly: a soft pool of light then leaves
         # no steps at cell borders. Each axis blends two neighbouring cells by gathered weights:
         # element-wise numpy, where matrix products would wake a BLAS thread pool every frame.
@@ -248,13 +252,10 @@ class _Model:
         self._any_moved = False
         # Scratch arrays, written in place every frame: a frame allocates no picture-sized
         # array, so the model's working set stays small and in cache between decodes.
-        self._spare = np.empty_like(background)  # the next frame's working copy
         self._threshold = np.empty_like(background)
         self._scratch = np.empty_like(background)
         self._jitter = np.empty_like(background)
         self._changed = np.empty(working_shape, bool)
-        self._cell_current = np.empty(self.grid, np.float32)
-        self._cell_background = np.empty(self.grid, np.float32)
 
     def fits(self, frame: np.ndarray) -> bool:
         """Whether the frame has the size this model was built for."""
@@ -295,20 +296,21 @@ class _Model:
         spread += (cols.take(upper, axis=0) - spread) * weight[:, None]
         return spread
 
-    def _cell_mean(self, image: np.ndarray, out: np.ndarray) -> np.ndarray:
-        """Write the mean over each cell of a working-size float image into out."""
+    def _cell_means(self, pair: np.ndarray) -> np.ndarray:
+        """Return the mean over each cell of both working-size images of a pair, (2, R, C)."""
         cell = self.settings.cell_px
+        out = self._cell_pair
         if cell == 1:
-            np.copyto(out, image)
+            np.copyto(out, pair)
             return out
         # Strided slices added in place: far faster than reshape-and-sum on arrays this small.
         rows = self._cell_rows
-        np.add(image[0::cell], image[1::cell], out=rows)
+        np.add(pair[:, 0::cell], pair[:, 1::cell], out=rows)
         for offset in range(2, cell):
-            rows += image[offset::cell]
-        np.add(rows[:, 0::cell], rows[:, 1::cell], out=out)
+            rows += pair[:, offset::cell]
+        np.add(rows[..., 0::cell], rows[..., 1::cell], out=out)
         for offset in range(2, cell):
-            out += rows[:, offset::cell]
+            out += rows[..., offset::cell]
         out *= np.float32(1 / cell**2)
         return out
 
@@ -329,17 +331,14 @@ class _Model:
     ) -> tuple[np.ndarray, bool]:
         """Learn from one frame; return the cells that moved and whether light changed."""
         settings = self.settings
-        current = self._working(frame, self._spare)
+        pair = self._pair
+        current = self._working(frame, pair[0])
         background = self.background
         # Clipped pixels carry no evidence: a light pool that saturates erases the texture a
-        # gain would otherwise explain, and what lies under it cannot be known. Two maxima
-        # answer the usual case (nothing clipped) without building a mask.
-        unclipped = (
-            None
-            if current.max() < _CLIPPED and background.max() < _CLIPPED
-            else np.maximum(current, background) < _CLIPPED
-        )
-        local_gain = self._local_gain(current, background, unclipped)
+        # gain would otherwise explain, and what lies under it cannot be known. One maximum
+        # answers the usual case (nothing clipped) without building a mask.
+        unclipped = None if pair.max() < _CLIPPED else pair.max(axis=0) < _CLIPPED
+        local_gain = self._local_gain(unclipped)
         # No cell is analysed when the zones are smaller than a cell: nothing can move then.
         valid_gains = local_gain.ravel() if self.all_cells_valid else local_gain[self.cell_valid]
         global_gain = _median(valid_gains) if valid_gains.size else 1.0
@@ -359,9 +358,8 @@ class _Model:
             changed_cells > settings.global_change * self.analysed_cells
         )
         if lighting:
-            self.background = current.copy()
-            self._spare = self.previous
-            self.previous = current
+            np.copyto(background, current)
+            np.copyto(self.previous, current)
             self.moved[:] = False
             self._any_moved = False
             return np.zeros(self.grid, bool), True
@@ -381,18 +379,12 @@ class _Model:
         self._learn(current, moved_cells, step_s, any_moved=any_moved, learning=learning)
         return moving, False
 
-    def _local_gain(
-        self, current: np.ndarray, background: np.ndarray, unclipped: np.ndarray | None
-    ) -> np.ndarray:
+    def _local_gain(self, unclipped: np.ndarray | None) -> np.ndarray:
         """Light as one gain per cell: the current frame's cell means over the background's."""
-        if unclipped is not None:
-            current = current * unclipped
-            background = background * unclipped
-        gain = self._cell_mean(current, self._cell_current)
-        gain += _GAIN_OFFSET
-        lit = self._cell_mean(background, self._cell_background)
-        lit += _GAIN_OFFSET
-        gain /= lit
+        pair = self._pair if unclipped is None else self._pair * unclipped
+        means = self._cell_means(pair)
+        means += _GAIN_OFFSET
+        gain: np.ndarray = np.divide(means[0], means[1], out=self._gain)
         return gain
 
     def _unexplained_cells(
@@ -437,8 +429,7 @@ class _Model:
         # each step keeps a passing object from teaching its pixels that big jumps are normal.
         jitter = np.subtract(current, self.previous, out=self._jitter)
         np.abs(jitter, out=jitter)
-        self._spare = self.previous
-        self.previous = current
+        np.copyto(self.previous, current)  # the pair's half is overwritten by the next frame
         # A moved cell whose pixels have not changed from frame to frame for settle_after_s
         # holds something that stopped, or the ghost of something that left (say, during the
         # warm-up): it settles into the background within seconds. The inside of a passing
