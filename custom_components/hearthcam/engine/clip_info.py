@@ -4,7 +4,7 @@ The clip id is `<camera_key>/<YYYY-MM-DD>/<HHMMSS>-<n>` (UTC), where `n` (1, 2, 
 unique within a second; the files are `<HHMMSS>-<n>.mp4`, `.jpg`, `.json` and `.mp4.part`.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -18,6 +18,7 @@ from typing import Final
 from .errors import InvalidClipIdError
 from .model import ClipTrigger, Verdict
 from .motion import Box
+from .packed_series import BoxSample, PackedBoxes, PackedScores, ScoreSample
 
 SIDECAR_SCHEMA: Final = 1
 CAMERA_KEY_PATTERN: Final = r"[a-z0-9_-]{1,64}"
@@ -71,7 +72,8 @@ class ClipInfo:
     size_bytes: int  # of the MP4
     trigger: ClipTrigger
     peak_score: float
-    motion_timeline: tuple[tuple[float, float], ...]  # (seconds from start, score)
+    # (seconds from start, score) every half second; packed on construction (packed_series)
+    motion_timeline: Sequence[ScoreSample]
     kept: bool
     has_thumbnail: bool
     notes: tuple[str, ...]
@@ -79,13 +81,18 @@ class ClipInfo:
     cut_short: bool = False  # writing failed part-way; the clip holds what was written before
     # Where motion was: (seconds from start, bounding box in 0..1) samples, and the box that
     # started the clip; both empty for clips recorded before they were kept.
-    motion_boxes: tuple[tuple[float, Box], ...] = ()
+    motion_boxes: Sequence[BoxSample] = ()
     onset_box: Box | None = None
     verdict: Verdict | None = None  # what a person said about the clip
     verdict_at: datetime | None = None  # when they said it (aware UTC)
     kept_by: str | None = None  # the user who kept it (None: an automation, or not kept)
     # Whether whoever kept it was an administrator: then only an administrator releases it.
     kept_by_admin: bool = False
+
+    def __post_init__(self) -> None:
+        """Pack the series: a clip's record stays in memory for as long as the clip is kept."""
+        object.__setattr__(self, "motion_timeline", PackedScores.of(self.motion_timeline))
+        object.__setattr__(self, "motion_boxes", PackedBoxes.of(self.motion_boxes))
 
     def to_json(self) -> dict[str, object]:
         """Sidecar content, tagged with the schema version."""

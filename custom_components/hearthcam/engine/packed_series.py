@@ -1,0 +1,107 @@
+"""A clip's motion series (scores, boxes) packed as doubles, read back as tuples.
+
+Every finished clip stays in the clip index for as long as it is kept, so the index's memory
+grows with how many clips there are and how long they run. As tuples of Python floats, a score
+sample costs about 110 bytes and a box sample about 240; packed, they cost 16 and 40, and a
+long clip's timeline (two samples a second) no longer dominates its whole record.
+"""
+
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from itertools import chain
+from typing import overload
+
+from .motion import Box
+
+type ScoreSample = tuple[float, float]  # (seconds from the clip's start, score)
+type BoxSample = tuple[float, Box]  # (seconds from the clip's start, box in 0..1)
+
+
+class _Packed[Row](Sequence[Row]):
+    """Rows of a fixed number of floats in one array of doubles."""
+
+    __slots__ = ("_values",)
+    _WIDTH = 1
+
+    def __init__(self, values: array[float]) -> None:
+        if len(values) % self._WIDTH:
+            msg = f"{type(self).__name__} needs {self._WIDTH} numbers a row"
+            raise ValueError(msg)
+        self._values = values
+
+    def _row(self, offset: int) -> Row:
+        raise NotImplementedError
+
+    def __len__(self) -> int:
+        return len(self._values) // self._WIDTH
+
+    @overload
+    def __getitem__(self, index: int) -> Row: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[Row, ...]: ...
+    def __getitem__(self, index: int | slice) -> Row | tuple[Row, ...]:
+        if isinstance(index, slice):
+            return tuple(self[i] for i in range(*index.indices(len(self))))
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            msg = f"{type(self).__name__} index out of range"
+            raise IndexError(msg)
+        return self._row(index * self._WIDTH)
+
+    def __iter__(self) -> Iterator[Row]:
+        return (self._row(offset) for offset in range(0, len(self._values), self._WIDTH))
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is type(self):
+            return self._values == other._values
+        if isinstance(other, tuple | list):
+            return tuple(self) == tuple(other)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(tuple(self))  # equal to the tuple of its rows, so hashed like it
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({tuple(self)!r})"
+
+
+class PackedScores(_Packed[ScoreSample]):
+    """A clip's motion timeline: (offset, score) samples."""
+
+    __slots__ = ()
+    _WIDTH = 2
+
+    @classmethod
+    def of(cls, samples: Iterable[ScoreSample]) -> PackedScores:
+        """Pack (offset, score) samples (already checked to be finite)."""
+        if isinstance(samples, PackedScores):
+            return samples
+        return cls(_exact(chain.from_iterable(samples)))
+
+    def _row(self, offset: int) -> ScoreSample:
+        values = self._values
+        return values[offset], values[offset + 1]
+
+
+class PackedBoxes(_Packed[BoxSample]):
+    """Where a clip's motion was: (offset, box) samples."""
+
+    __slots__ = ()
+    _WIDTH = 5
+
+    @classmethod
+    def of(cls, samples: Iterable[BoxSample]) -> PackedBoxes:
+        """Pack (offset, box) samples (already checked to be valid boxes)."""
+        if isinstance(samples, PackedBoxes):
+            return samples
+        return cls(_exact(chain.from_iterable((offset, *box) for offset, box in samples)))
+
+    def _row(self, offset: int) -> BoxSample:
+        offset_s, x0, y0, x1, y1 = self._values[offset : offset + 5]
+        return offset_s, (x0, y0, x1, y1)
+
+
+def _exact(values: Iterable[float]) -> array[float]:
+    """An array of exactly these doubles (built from an iterator, it would over-allocate)."""
+    return array("d", list(values))
