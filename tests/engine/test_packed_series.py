@@ -1,7 +1,7 @@
 """A clip's motion series packed as doubles: read back exactly, as tuples, for less memory."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
 import json
 import pickle
 import tracemalloc
@@ -9,8 +9,8 @@ import tracemalloc
 import pytest
 
 from custom_components.hearthcam.engine.clip_info import ClipInfo
-from custom_components.hearthcam.engine.model import ClipTrigger
 from custom_components.hearthcam.engine.packed_series import PackedBoxes, PackedScores
+from tests.engine.clipkit import SAMPLE_INFO
 
 SCORES = ((0.0, 0.0), (0.5, 0.013636363636363636), (1.0, 1 / 3))
 BOXES = ((5.0, (0.35, 0.4, 0.425, 0.622)), (8.5, (0.95, 0.4, 1.0, 0.711)))
@@ -48,26 +48,8 @@ def test_packed_series_compare_and_hash_like_their_tuples() -> None:
 
 def test_a_clip_record_packs_its_series_and_round_trips_its_sidecar() -> None:
     """ClipInfo packs whatever sequence it is given; the sidecar JSON is unchanged."""
-    start = datetime(2026, 12, 7, 5, 13, 17, tzinfo=UTC)
-    info = ClipInfo(
-        clip_id="yard/2026-12-07/051317-1",
-        camera_key="yard",
-        start=start,
-        end=start + timedelta(seconds=14.9),
-        duration_s=14.9,
-        video_codec="h264",
-        audio_codec=None,
-        width=640,
-        height=360,
-        size_bytes=2_201_176,
-        trigger=ClipTrigger.MOTION,
-        peak_score=SCORES[2][1],
-        motion_timeline=SCORES,
-        kept=False,
-        has_thumbnail=True,
-        notes=(),
-        motion_boxes=list(BOXES),
-        onset_box=BOXES[0][1],
+    info = replace(
+        SAMPLE_INFO, motion_timeline=SCORES, motion_boxes=list(BOXES), onset_box=BOXES[0][1]
     )
     assert isinstance(info.motion_timeline, PackedScores)
     assert isinstance(info.motion_boxes, PackedBoxes)

@@ -9,7 +9,7 @@ long clip's timeline (two samples a second) no longer dominates its whole record
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
-from typing import overload
+from typing import Self, overload
 
 from .motion import Box
 
@@ -28,6 +28,18 @@ class _Packed[Row](Sequence[Row]):
             msg = f"{type(self).__name__} needs {self._WIDTH} numbers a row"
             raise ValueError(msg)
         self._values = values
+
+    @classmethod
+    def of(cls, samples: Iterable[Row]) -> Self:
+        """Pack samples (already checked: finite numbers, valid boxes); packed ones stay."""
+        if isinstance(samples, cls):
+            return samples
+        # From a list, the array is allocated exactly; from an iterator it would over-allocate.
+        return cls(array("d", list(cls._numbers(samples))))
+
+    @staticmethod
+    def _numbers(samples: Iterable[Row]) -> Iterable[float]:
+        raise NotImplementedError
 
     def _row(self, offset: int) -> Row:
         raise NotImplementedError
@@ -72,12 +84,9 @@ class PackedScores(_Packed[ScoreSample]):
     __slots__ = ()
     _WIDTH = 2
 
-    @classmethod
-    def of(cls, samples: Iterable[ScoreSample]) -> PackedScores:
-        """Pack (offset, score) samples (already checked to be finite)."""
-        if isinstance(samples, PackedScores):
-            return samples
-        return cls(_exact(chain.from_iterable(samples)))
+    @staticmethod
+    def _numbers(samples: Iterable[ScoreSample]) -> Iterable[float]:
+        return chain.from_iterable(samples)
 
     def _row(self, offset: int) -> ScoreSample:
         values = self._values
@@ -90,18 +99,10 @@ class PackedBoxes(_Packed[BoxSample]):
     __slots__ = ()
     _WIDTH = 5
 
-    @classmethod
-    def of(cls, samples: Iterable[BoxSample]) -> PackedBoxes:
-        """Pack (offset, box) samples (already checked to be valid boxes)."""
-        if isinstance(samples, PackedBoxes):
-            return samples
-        return cls(_exact(chain.from_iterable((offset, *box) for offset, box in samples)))
+    @staticmethod
+    def _numbers(samples: Iterable[BoxSample]) -> Iterable[float]:
+        return chain.from_iterable((offset, *box) for offset, box in samples)
 
     def _row(self, offset: int) -> BoxSample:
         offset_s, x0, y0, x1, y1 = self._values[offset : offset + 5]
         return offset_s, (x0, y0, x1, y1)
-
-
-def _exact(values: Iterable[float]) -> array[float]:
-    """An array of exactly these doubles (built from an iterator, it would over-allocate)."""
-    return array("d", list(values))
