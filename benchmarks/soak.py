@@ -58,10 +58,10 @@ PARTIAL_EVERY = 12  # samples between two writes of the figures so far
 # clips and the first reconnects settle first.
 WARMUP_SHARE = 1 / 3
 WARMUP_MAX_S = 600.0
-FLOOR_WINDOW_S = 300.0  # RSS's lowest reading in each such window gives the floor's growth
+RSS_FLOOR_WINDOW_S = 300.0  # RSS's lowest reading in each such window gives the floor's growth
 IDLE_S = 30.0  # hass alone before the cameras are added: its own idle CPU
-FLOOR_WARM_S = 5.0  # the four streams decoded alone afterwards: their decode floor
-FLOOR_WINDOW_S = 60.0
+DECODE_FLOOR_WARM_S = 5.0  # the four streams decoded alone afterwards: their decode floor
+DECODE_FLOOR_WINDOW_S = 60.0
 TARGETS = {
     "rss_growth_mb_per_h": 5.0,
     "clips_lost": 0,
@@ -213,7 +213,9 @@ async def _against_decode_floor(
     for entry in entries:  # disabled, not deleted: the clips stay for the final check
         await ws.call("config_entries/disable", entry_id=entry, disabled_by="user")
     urls = [stack.camera_url(f.name) for f in files]
-    floor = await asyncio.to_thread(decode_floor_cores, urls, FLOOR_WARM_S, FLOOR_WINDOW_S)
+    floor = await asyncio.to_thread(
+        decode_floor_cores, urls, DECODE_FLOOR_WARM_S, DECODE_FLOOR_WINDOW_S
+    )
     ratio = None if cpu is None or idle is None or floor <= 0 else (cpu - idle) / floor
     return {
         "idle_cpu_cores": _rounded(idle, 3),
@@ -234,7 +236,7 @@ def _process_figures(
         "rss_mb_after_warmup": round(settled[0].rss_mb, 1) if settled else None,
         "rss_mb_end": round(samples[-1].rss_mb, 1),
         "rss_growth_mb_per_h": _rounded(slope_per_hour(settled)),
-        "rss_floor_growth_mb_per_h": _rounded(floor_slope_per_hour(settled, FLOOR_WINDOW_S)),
+        "rss_floor_growth_mb_per_h": _rounded(floor_slope_per_hour(settled, RSS_FLOOR_WINDOW_S)),
         "cpu_cores": _rounded(cpu_cores(settled[0], settled[-1]) if settled else None, 3),
         "threads_start": settled[0].threads if settled else samples[0].threads,
         "threads_end": samples[-1].threads,
