@@ -268,14 +268,7 @@ class _Model:
         if block == 1:
             np.copyto(out, cropped)
             return out
-        rows = self._block_rows
-        np.add(cropped[0::block], cropped[1::block], out=rows, dtype=rows.dtype)
-        for offset in range(2, block):
-            rows += cropped[offset::block]
-        totals = self._block_totals
-        np.add(rows[:, 0::block], rows[:, 1::block], out=totals)
-        for offset in range(2, block):
-            totals += rows[:, offset::block]
+        totals = _block_sums(cropped, block, self._block_rows, self._block_totals)
         np.multiply(totals, np.float32(1 / block**2), out=out)
         return out
 
@@ -299,19 +292,9 @@ class _Model:
     def _cell_means(self, pair: np.ndarray) -> np.ndarray:
         """Return the mean over each cell of both working-size images of a pair, (2, R, C)."""
         cell = self.settings.cell_px
-        out = self._cell_pair
-        if cell == 1:
-            np.copyto(out, pair)
-            return out
-        # Strided slices added in place: far faster than reshape-and-sum on arrays this small.
-        rows = self._cell_rows
-        np.add(pair[:, 0::cell], pair[:, 1::cell], out=rows)
-        for offset in range(2, cell):
-            rows += pair[:, offset::cell]
-        np.add(rows[..., 0::cell], rows[..., 1::cell], out=out)
-        for offset in range(2, cell):
-            out += rows[..., offset::cell]
-        out *= np.float32(1 / cell**2)
+        out = _block_sums(pair, cell, self._cell_rows, self._cell_pair)
+        if cell > 1:
+            out *= np.float32(1 / cell**2)
         return out
 
     def _changed_count(self, mask: np.ndarray) -> np.ndarray:
@@ -319,7 +302,11 @@ class _Model:
         cell = self.settings.cell_px
         if cell == 4 and mask.flags.c_contiguous:
             return _count_4x4(mask)
-        return _block_sum(mask.view(np.uint8), cell, np.uint16)
+        rows, cols = self.grid
+        counts = np.empty(self.grid, np.uint16)  # at most 16 x 16 pixels a cell
+        return _block_sums(
+            mask.view(np.uint8), cell, np.empty((rows, cols * cell), np.uint16), counts
+        )
 
     def _mostly_changed(self, mask: np.ndarray) -> np.ndarray:
         """Return the cells in which at least cell_fill of the pixels are set."""
@@ -442,13 +429,10 @@ class _Model:
         elif self._any_static:
             self.static_s = np.zeros(self.grid, np.float32)
             self._any_static = False
-        settled = (
-            self.static_s >= settings.settle_after_s
-            if self._any_static or settings.settle_after_s <= 0
-            else None
-        )
-        if settled is not None and not settled.any():
-            settled = None
+        settled = None  # the cells that settle now, if any
+        if self._any_static or settings.settle_after_s <= 0:
+            candidates = self.static_s >= settings.settle_after_s
+            settled = candidates if candidates.any() else None
         fast = 0.5 if learning else None
         still_rate = np.float32(fast or _rate(step_s, settings.background_s))
         change = np.subtract(current, self.background, out=self._scratch)
@@ -457,7 +441,8 @@ class _Model:
             rate[moved] = fast or _rate(step_s, settings.absorb_s)
             if settled is not None:
                 rate[settled] = fast or _rate(step_s, settings.settle_s)
-            self._cells(change)[...] *= rate[:, None, :, None]
+            per_cell = self._cells(change)  # a view: the product lands in change
+            per_cell *= rate[:, None, :, None]
         else:  # one rate for the whole picture: a scalar product, not a per-cell one
             change *= still_rate
         self.background += change
@@ -543,15 +528,22 @@ def _interpolation(cells: int, size: int) -> tuple[np.ndarray, np.ndarray, np.nd
     return lower, upper, weight
 
 
-def _block_sum(image: np.ndarray, size: int, dtype: type[np.generic]) -> np.ndarray:
-    """Sum each size x size block in dtype (strided slices: far faster than reshape-and-sum)."""
-    rows = image[0::size].astype(dtype)
-    for offset in range(1, size):
-        rows += image[offset::size]
-    total = rows[:, 0::size].copy()
-    for offset in range(1, size):
-        total += rows[:, offset::size]
-    return total
+def _block_sums(image: np.ndarray, size: int, rows: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Sum each size x size block over image's last two axes into out, in out's dtype.
+
+    rows is scratch for the row sums. Strided slices added in place: far faster than
+    reshape-and-sum on arrays this small, and nothing is allocated.
+    """
+    if size == 1:
+        np.copyto(out, image)
+        return out
+    np.add(image[..., 0::size, :], image[..., 1::size, :], out=rows, dtype=rows.dtype)
+    for offset in range(2, size):
+        rows += image[..., offset::size, :]
+    np.add(rows[..., 0::size], rows[..., 1::size], out=out)
+    for offset in range(2, size):
+        out += rows[..., offset::size]
+    return out
 
 
 def _count_4x4(mask: np.ndarray) -> np.ndarray:

@@ -6,6 +6,7 @@ sample costs about 110 bytes and a box sample about 240; packed, they cost 16 an
 long clip's timeline (two samples a second) no longer dominates its whole record.
 """
 
+from abc import abstractmethod
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
@@ -38,11 +39,13 @@ class _Packed[Row](Sequence[Row]):
         return cls(array("d", list(cls._numbers(samples))))
 
     @staticmethod
+    @abstractmethod
     def _numbers(samples: Iterable[Row]) -> Iterable[float]:
-        raise NotImplementedError
+        """Flatten samples into the numbers of their rows."""
 
+    @abstractmethod
     def _row(self, offset: int) -> Row:
-        raise NotImplementedError
+        """Build the row whose numbers start at offset."""
 
     def __len__(self) -> int:
         return len(self._values) // self._WIDTH
@@ -52,17 +55,17 @@ class _Packed[Row](Sequence[Row]):
     @overload
     def __getitem__(self, index: slice) -> tuple[Row, ...]: ...
     def __getitem__(self, index: int | slice) -> Row | tuple[Row, ...]:
-        if isinstance(index, slice):
-            return tuple(self[i] for i in range(*index.indices(len(self))))
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            msg = f"{type(self).__name__} index out of range"
-            raise IndexError(msg)
-        return self._row(index * self._WIDTH)
+        # A range of row offsets does the index arithmetic: negatives, slices, IndexError.
+        offsets = self._offsets()[index]
+        if isinstance(offsets, range):
+            return tuple(map(self._row, offsets))
+        return self._row(offsets)
 
     def __iter__(self) -> Iterator[Row]:
-        return (self._row(offset) for offset in range(0, len(self._values), self._WIDTH))
+        return map(self._row, self._offsets())
+
+    def _offsets(self) -> range:
+        return range(0, len(self._values), self._WIDTH)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is type(self):
