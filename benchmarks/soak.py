@@ -9,8 +9,11 @@ decodes every saved clip: clips must be playable and show someone crossing. Befo
 are added it measures hass idle; after the run it disables them and decodes the same four
 streams alone in a child process, so hass's CPU (less idle) reads as a ratio to that floor.
 
-With --tracemalloc a debug-only component (benchmarks/soak_probe.py) traces Python allocations
-inside hass and the report lists what grew most after the warm-up. Not part of CI.
+Home Assistant's container (and so Home Assistant OS) preloads jemalloc into hass; the soak does
+the same by default (`--allocator jemalloc`), and `--allocator glibc` measures the C library's
+own allocator, which a Python venv install gets. With --tracemalloc a debug-only component
+(benchmarks/soak_probe.py) traces Python allocations inside hass and the report lists what grew
+most after the warm-up. Not part of CI.
 """
 
 import argparse
@@ -62,6 +65,11 @@ RSS_FLOOR_WINDOW_S = 300.0  # RSS's lowest reading in each such window gives the
 IDLE_S = 30.0  # hass alone before the cameras are added: its own idle CPU
 DECODE_FLOOR_WARM_S = 5.0  # the four streams decoded alone afterwards: their decode floor
 DECODE_FLOOR_WINDOW_S = 60.0
+# The allocator hass runs with: extra environment for its process. Home Assistant's container
+# preloads its jemalloc build with these settings; Debian's libjemalloc2 is the same library.
+JEMALLOC_DIRS = ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/local/lib")
+JEMALLOC_CONF = "background_thread:true,metadata_thp:auto,dirty_decay_ms:20000,muzzy_decay_ms:20000"
+ALLOCATORS = ("jemalloc", "glibc")
 TARGETS = {
     "rss_growth_mb_per_h": 5.0,
     "clips_lost": 0,
@@ -90,6 +98,19 @@ class SoakConfig:
     hass_python: str
     artifacts: Path
     tracemalloc: bool = False
+    allocator: str = "jemalloc"
+
+
+def allocator_env(allocator: str) -> dict[str, str]:
+    """Return the environment that makes hass allocate with the given allocator."""
+    if allocator == "glibc":
+        return {}
+    for folder in JEMALLOC_DIRS:
+        library = Path(folder) / "libjemalloc.so.2"
+        if library.is_file():
+            return {"LD_PRELOAD": str(library), "MALLOC_CONF": JEMALLOC_CONF}
+    msg = "libjemalloc.so.2 not found (scripts/setup installs libjemalloc2 into the root)"
+    raise FileNotFoundError(msg)
 
 
 def camera_scene(index: int) -> Scene:
@@ -122,6 +143,7 @@ async def run(config: SoakConfig) -> dict[str, Any]:
         config_dir=config_dir,
         footage_dir=footage_dir,
         log_dir=run_dir,
+        hass_env=allocator_env(config.allocator),
     )
     with Stack(settings) as stack:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -133,6 +155,7 @@ async def run(config: SoakConfig) -> dict[str, Any]:
             async with websocket(session, settings.base_url, rest.token) as ws:
                 figures = await _watch(stack, rest, ws, files, config)
     figures["clips"] = check_clips(clip_root(config_dir), figures.pop("saved"))
+    figures["allocator"] = config.allocator
     return _with_verdicts(figures)
 
 
@@ -389,12 +412,19 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--tracemalloc", action="store_true", help="diff Python heap snapshots inside hass"
     )
+    parser.add_argument(
+        "--allocator",
+        choices=ALLOCATORS,
+        default="jemalloc",
+        help="hass's allocator: jemalloc as Home Assistant's container preloads it, or glibc's",
+    )
     args = parser.parse_args(argv)
     config = SoakConfig(
         minutes=args.minutes,
         hass_python=args.hass_python,
         artifacts=args.artifacts.resolve(),
         tracemalloc=args.tracemalloc,
+        allocator=args.allocator,
     )
     figures = asyncio.run(run(config))
     text = json.dumps(figures, indent=2)

@@ -1,7 +1,9 @@
 """The demo stack: live555 serving the demo camera, and Home Assistant reading from it."""
 
 import asyncio
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+import os
 from pathlib import Path
 from types import TracebackType
 from typing import Self
@@ -29,6 +31,7 @@ class StackSettings:
     start_timeout_s: float = 180.0
     # Home Assistant gives each shutdown stage a deadline; this bounds them all.
     stop_timeout_s: float = 60.0
+    hass_env: Mapping[str, str] = field(default_factory=dict)  # added to hass's environment
 
 
 class Stack:
@@ -58,6 +61,7 @@ class Stack:
             [s.hass_python, "-m", "homeassistant", "--config", str(s.config_dir), "--skip-pip"],
             s.log_dir / "hass.log",
             cwd=s.config_dir,
+            env={**os.environ, **s.hass_env} if s.hass_env else None,
         )
 
     def camera_url(self, filename: str) -> str:

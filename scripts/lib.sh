@@ -15,8 +15,9 @@ HC_REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 HC_CACHE=${HEARTHCAM_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/hearthcam}
 # Debian packages of the hermetic root (bootstrapped, then added with apt); part of the cache key.
 HC_ROOT_BASE_PACKAGES="python3.14 python3.14-venv ca-certificates"
-# chromium (and a font for its screenshots) is the browser of scripts/e2e, driven by Playwright.
-HC_ROOT_PACKAGES="ffmpeg livemedia-utils libturbojpeg0 chromium fonts-dejavu-core"
+# chromium (and a font for its screenshots) is the browser of scripts/e2e, driven by Playwright;
+# libjemalloc2 is the allocator Home Assistant's container preloads, for scripts/bench soak.
+HC_ROOT_PACKAGES="ffmpeg livemedia-utils libturbojpeg0 chromium fonts-dejavu-core libjemalloc2"
 # Bump when the way the root is built changes, so existing caches are rebuilt.
 HC_ROOT_FORMAT=1
 

@@ -4,8 +4,12 @@ from dataclasses import replace
 from datetime import UTC, datetime
 import os
 from pathlib import Path
+import subprocess
+import sys
 
-from benchmarks.soak import camera_scene, check_clips, clip_root
+import pytest
+
+from benchmarks.soak import allocator_env, camera_scene, check_clips, clip_root
 from benchmarks.soak_metrics import (
     ProcessSample,
     check_clip,
@@ -121,3 +125,26 @@ def test_saved_clips_are_checked_in_the_private_store(tmp_path: Path) -> None:
     assert root.is_relative_to(tmp_path / "config" / ".cache")
     assert (clips["saved"], clips["playable"], clips["lost"]) == (2, 1, 1)
     assert clips["without_motion"] == 0
+
+
+def _mapped_libraries(env: dict[str, str]) -> str:
+    """Return the memory map of a fresh Python started with env added to ours."""
+    script = "print(open('/proc/self/maps').read())"
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+
+
+def test_soak_hass_allocates_as_home_assistants_container_does() -> None:
+    """Jemalloc (the default) is really preloaded into the child; glibc adds nothing."""
+    assert allocator_env("glibc") == {}
+    try:
+        env = allocator_env("jemalloc")
+    except FileNotFoundError:
+        pytest.skip("libjemalloc2 is not installed here (scripts/setup's root has it)")
+    assert "libjemalloc.so.2" in _mapped_libraries(env)
+    assert "libjemalloc" not in _mapped_libraries({})
