@@ -200,9 +200,10 @@ async def _watch(
             # A long run's figures so far, readable before it ends.
             partial = _process_figures(samples, started, warmup_s)
             (config.artifacts / "soak.partial.json").write_text(json.dumps(partial, indent=2))
-        if config.tracemalloc and len(snapshots) < 2 and elapsed >= warmup_s * (1 + len(snapshots)):
+        # One snapshot when the warm-up ends, one at the end: growth over the settled run.
+        if config.tracemalloc and not snapshots and elapsed >= warmup_s:
             snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
-    if config.tracemalloc and len(snapshots) < 2:
+    while config.tracemalloc and len(snapshots) < 2:
         snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
     # Access tokens expire after 30 minutes: log in again for the last requests.
     await rest.login(USER, PASSWORD)
@@ -332,12 +333,12 @@ def _heap_growth(before: Path, after: Path, top: int = 15) -> dict[str, Any]:
     }
 
 
-def _malloc_figures(snapshot: Path) -> dict[str, float] | None:
-    """Read the C allocator's figures the probe wrote beside a snapshot."""
+def _malloc_figures(snapshot: Path) -> dict[str, Any] | None:
+    """Read the allocators' figures (glibc's, pymalloc's) the probe wrote beside a snapshot."""
     path = snapshot.with_name(f"{snapshot.name}.malloc.json")
     if not path.exists():
         return None
-    figures: dict[str, float] = json.loads(path.read_text())
+    figures: dict[str, Any] = json.loads(path.read_text())
     return figures
 
 

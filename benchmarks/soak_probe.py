@@ -3,15 +3,21 @@
 The soak copies this module into the config dir of its throwaway Home Assistant as the
 component `soak_probe` (never into a user's installation). It starts tracemalloc when loaded and
 registers one action, `soak_probe.snapshot`, that writes a tracemalloc snapshot to the given
-file and glibc's malloc figures beside it (`<path>.malloc.json`): with them the soak tells
-memory Python holds from memory the C allocator holds, in use or free but kept.
+file and the allocators' figures beside it (`<path>.malloc.json`): glibc's malloc, and Python's
+own small-object allocator (pymalloc), whose 1 MiB arenas are returned to the system only once
+every block in them is free. With them the soak tells live Python objects from the arenas that
+hold them, and both from memory the C allocator holds, in use or free but kept.
 """
 
 from collections.abc import Callable
 import ctypes
 import functools
 import json
+import os
 from pathlib import Path
+import re
+import sys
+import tempfile
 import tracemalloc
 from typing import cast
 
@@ -29,6 +35,16 @@ MANIFEST = {
     "iot_class": "local_push",
 }
 TRACE_FRAMES = 12
+# "# arenas allocated current = 37" and the like, in sys._debugmallocstats()'s report.
+_PYMALLOC_LINE = re.compile(
+    r"^#? ?(?P<name>[a-z ]+?|\d+ unused pools \* \d+ bytes)\s+=\s+(?P<value>[\d,]+)$",
+    re.MULTILINE,
+)
+_PYMALLOC_FIGURES = {
+    "arenas allocated current": "arenas",
+    "bytes in allocated blocks": "allocated_blocks_mb",  # live objects
+    "bytes in available blocks": "available_blocks_mb",  # free, in pools still in use
+}
 
 
 class MallInfo2(ctypes.Structure):
@@ -69,7 +85,8 @@ async def async_setup(hass: HomeAssistant, _config: dict[str, object]) -> bool:
 def _dump(path: Path) -> None:
     """Write a snapshot of the traced Python heap, and the C allocator's figures beside it."""
     tracemalloc.take_snapshot().dump(str(path))
-    path.with_name(f"{path.name}.malloc.json").write_text(json.dumps(malloc_figures()))
+    figures = {**malloc_figures(), "pymalloc": pymalloc_figures()}
+    path.with_name(f"{path.name}.malloc.json").write_text(json.dumps(figures))
 
 
 @functools.cache
@@ -96,3 +113,26 @@ def malloc_figures() -> dict[str, float]:
         "mmapped_mb": round(info.hblkhd * mb, 1),
         "mmapped_chunks": info.hblks,
     }
+
+
+def pymalloc_figures() -> dict[str, float]:
+    """Python's small-object allocator: arenas held, and MB in used and free blocks and pools."""
+    # The report goes to the C library's stderr only: catch descriptor 2 for the moment.
+    with tempfile.TemporaryFile() as report:
+        saved = os.dup(2)
+        os.dup2(report.fileno(), 2)
+        try:
+            sys._debugmallocstats()  # noqa: SLF001 - the only way to read pymalloc's arenas
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        report.seek(0)
+        text = report.read().decode(errors="replace")
+    figures: dict[str, float] = {}
+    for line in _PYMALLOC_LINE.finditer(text):
+        name = line["name"]
+        key = "unused_pools_mb" if "unused pools" in name else _PYMALLOC_FIGURES.get(name)
+        if key is not None:
+            value = int(line["value"].replace(",", ""))
+            figures[key] = value if key == "arenas" else round(value / 2**20, 1)
+    return figures

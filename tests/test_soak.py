@@ -19,6 +19,7 @@ from benchmarks.soak_metrics import (
     sample,
     slope_per_hour,
 )
+from benchmarks.soak_probe import pymalloc_figures
 from custom_components.hearthcam.engine.clips import ClipStore
 from devkit.footage import MovingObject, Scene, footage_path
 from tests.engine.clipkit import record
@@ -148,3 +149,17 @@ def test_soak_hass_allocates_as_home_assistants_container_does() -> None:
         pytest.skip("libjemalloc2 is not installed here (scripts/setup's root has it)")
     assert "libjemalloc.so.2" in _mapped_libraries(env)
     assert "libjemalloc" not in _mapped_libraries({})
+
+
+def test_probe_reads_pymallocs_arenas_and_blocks(capfd: pytest.CaptureFixture[str]) -> None:
+    """25,000 small objects show as about 11 MB more in blocks; stderr is ours again after."""
+    before = pymalloc_figures()
+    held = [bytearray(400) for _ in range(25_000)]  # 25,000 blocks of 456 bytes: about 11 MB
+    after = pymalloc_figures()
+    assert len(held) == 25_000
+    assert before["arenas"] >= 1
+    assert after["arenas"] >= before["arenas"] + 8
+    assert 9.0 <= after["allocated_blocks_mb"] - before["allocated_blocks_mb"] <= 13.0
+    assert {"available_blocks_mb", "unused_pools_mb"} <= after.keys()
+    os.write(2, b"still here\n")
+    assert capfd.readouterr().err == "still here\n"
