@@ -11,9 +11,10 @@ streams alone in a child process, so hass's CPU (less idle) reads as a ratio to 
 
 Home Assistant's container (and so Home Assistant OS) preloads jemalloc into hass; the soak does
 the same by default (`--allocator jemalloc`), and `--allocator glibc` measures the C library's
-own allocator, which a Python venv install gets. With --tracemalloc a debug-only component
-(benchmarks/soak_probe.py) traces Python allocations inside hass and the report lists what grew
-most after the warm-up. Not part of CI.
+own allocator, which a Python venv install gets. A debug-only component in the throwaway config
+(benchmarks/soak_probe.py) reads the allocators inside hass when the warm-up ends and when the
+run ends: Python's arenas and live blocks, glibc's heap. With --tracemalloc it also traces
+Python allocations and the report lists what grew most between the two. Not part of CI.
 """
 
 import argparse
@@ -119,14 +120,14 @@ def camera_scene(index: int) -> Scene:
     return replace(scene, seed=scene.seed + index, noise_sigma=3.0)
 
 
-def _install_probe(config_dir: Path) -> None:
-    """Copy the tracemalloc probe into the throwaway config as a custom component."""
+def _install_probe(config_dir: Path, *, trace: bool) -> None:
+    """Copy the heap probe into the throwaway config as a custom component."""
     target = config_dir / "custom_components" / soak_probe.DOMAIN
     target.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(soak_probe.__file__, target / "__init__.py")
     (target / "manifest.json").write_text(json.dumps(soak_probe.MANIFEST))
     with (config_dir / "configuration.yaml").open("a") as yaml:
-        yaml.write(f"{soak_probe.DOMAIN}:\n")
+        yaml.write(f"{soak_probe.DOMAIN}:\n  tracemalloc: {str(trace).lower()}\n")
 
 
 async def run(config: SoakConfig) -> dict[str, Any]:
@@ -134,8 +135,7 @@ async def run(config: SoakConfig) -> dict[str, Any]:
     run_dir = config.artifacts / "run"
     config_dir = prepare_config(run_dir)
     (config_dir / "configuration.yaml").write_text(CONFIGURATION_YAML)
-    if config.tracemalloc:
-        _install_probe(config_dir)
+    _install_probe(config_dir, trace=config.tracemalloc)
     footage_dir = CACHE / "soak"  # encoded once, shared by runs
     files = [footage_path(camera_scene(i), footage_dir, ".mkv") for i in range(CAMERAS)]
     settings = StackSettings(
@@ -201,9 +201,9 @@ async def _watch(
             partial = _process_figures(samples, started, warmup_s)
             (config.artifacts / "soak.partial.json").write_text(json.dumps(partial, indent=2))
         # One snapshot when the warm-up ends, one at the end: growth over the settled run.
-        if config.tracemalloc and not snapshots and elapsed >= warmup_s:
+        if not snapshots and elapsed >= warmup_s:
             snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
-    while config.tracemalloc and len(snapshots) < 2:
+    while len(snapshots) < 2:
         snapshots.append(await _snapshot(ws, config.artifacts, len(snapshots)))
     # Access tokens expire after 30 minutes: log in again for the last requests.
     await rest.login(USER, PASSWORD)
@@ -219,8 +219,7 @@ async def _watch(
     figures |= await _against_decode_floor(
         ws, stack, entries, files, cpu=figures["cpu_cores"], idle=idle_cores
     )
-    if len(snapshots) == 2:
-        figures["python_heap_growth"] = _heap_growth(snapshots[0], snapshots[1])
+    figures["heap"] = _heap_figures(snapshots[0], snapshots[1])
     return figures
 
 
@@ -296,7 +295,7 @@ def _drain(queue: asyncio.Queue[Json]) -> list[Json]:
 
 
 async def _snapshot(ws: HomeAssistantWebSocket, artifacts: Path, index: int) -> Path:
-    """Ask the probe inside hass for a heap snapshot."""
+    """Ask the probe inside hass for the allocators' figures (and a heap snapshot if tracing)."""
     path = (artifacts / f"heap-{index}.snapshot").resolve()
     await ws.call(
         "call_service",
@@ -308,7 +307,18 @@ async def _snapshot(ws: HomeAssistantWebSocket, artifacts: Path, index: int) -> 
     return path
 
 
-def _heap_growth(before: Path, after: Path, top: int = 15) -> dict[str, Any]:
+def _heap_figures(before: Path, after: Path) -> dict[str, Any]:
+    """Return the allocators after the warm-up and at the end, and the traced growth if traced."""
+    figures = {
+        "allocators_after_warmup": _malloc_figures(before),
+        "allocators_at_end": _malloc_figures(after),
+    }
+    if before.exists() and after.exists():  # tracemalloc snapshots: only with --tracemalloc
+        figures["python_heap_growth"] = _traced_growth(before, after)
+    return figures
+
+
+def _traced_growth(before: Path, after: Path, top: int = 15) -> dict[str, Any]:
     """List the Python allocations that grew most between two snapshots."""
     first = tracemalloc.Snapshot.load(str(before))
     second = tracemalloc.Snapshot.load(str(after))
@@ -317,8 +327,6 @@ def _heap_growth(before: Path, after: Path, top: int = 15) -> dict[str, Any]:
     stats = second.compare_to(first, "traceback")
     total = sum(stat.size_diff for stat in stats)
     return {
-        "malloc_before": _malloc_figures(before),
-        "malloc_after": _malloc_figures(after),
         "traced_mb_before": round(sum(s.size for s in first.statistics("filename")) / 2**20, 1),
         "traced_mb_after": round(sum(s.size for s in second.statistics("filename")) / 2**20, 1),
         "growth_mb": round(total / 2**20, 2),

@@ -75,15 +75,15 @@ def floor_slope_per_hour(samples: Sequence[ProcessSample], window_s: float) -> f
 
 
 def grew(samples: Sequence[ProcessSample], count: Callable[[ProcessSample], int]) -> bool:
-    """Whether the most seen in the second half exceeds the most seen in the first.
+    """Whether the least seen in the last quarter exceeds the least seen in the first half.
 
-    Maxima, not the first and last readings: a thread that lives for a moment (an executor's
-    job) is not growth, one that stays is.
+    Minima, not the first and last readings nor the maxima: a thread or descriptor that lives
+    for a moment (an executor's job, a request) is not growth, one that stays raises the floor.
     """
-    half = len(samples) // 2
-    if half == 0:
+    quarter = len(samples) // 4
+    if quarter == 0:
         return False
-    return max(map(count, samples[half:])) > max(map(count, samples[:half]))
+    return min(map(count, samples[-quarter:])) > min(map(count, samples[: 2 * quarter]))
 
 
 def cpu_cores(first: ProcessSample, last: ProcessSample) -> float | None:

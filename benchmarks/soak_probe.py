@@ -1,12 +1,13 @@
 """A debug-only Home Assistant component for the soak: heap figures from inside hass.
 
 The soak copies this module into the config dir of its throwaway Home Assistant as the
-component `soak_probe` (never into a user's installation). It starts tracemalloc when loaded and
-registers one action, `soak_probe.snapshot`, that writes a tracemalloc snapshot to the given
-file and the allocators' figures beside it (`<path>.malloc.json`): glibc's malloc, and Python's
-own small-object allocator (pymalloc), whose 1 MiB arenas are returned to the system only once
-every block in them is free. With them the soak tells live Python objects from the arenas that
-hold them, and both from memory the C allocator holds, in use or free but kept.
+component `soak_probe` (never into a user's installation). It registers one action,
+`soak_probe.snapshot`, that writes the allocators' figures to `<path>.malloc.json`: Python's own
+small-object allocator (pymalloc), whose 1 MiB arenas go back to the system only once every
+block in them is free, and glibc's malloc (in use, and free but kept). Configured with
+`tracemalloc: true` it also traces Python allocations from start-up and writes a tracemalloc
+snapshot to the path itself; pymalloc's figures are unreadable while tracing (tracemalloc's
+hooks stand in front of pymalloc), so they are empty then.
 """
 
 from collections.abc import Callable
@@ -67,9 +68,10 @@ class MallInfo2(ctypes.Structure):
     ]
 
 
-async def async_setup(hass: HomeAssistant, _config: dict[str, object]) -> bool:
-    """Start tracing allocations and offer the snapshot action."""
-    if not tracemalloc.is_tracing():
+async def async_setup(hass: HomeAssistant, config: dict[str, object]) -> bool:
+    """Start tracing allocations if asked to, and offer the snapshot action."""
+    options = config.get(DOMAIN) or {}
+    if isinstance(options, dict) and options.get("tracemalloc") and not tracemalloc.is_tracing():
         tracemalloc.start(TRACE_FRAMES)
 
     async def snapshot(call: ServiceCall) -> None:
@@ -83,8 +85,9 @@ async def async_setup(hass: HomeAssistant, _config: dict[str, object]) -> bool:
 
 
 def _dump(path: Path) -> None:
-    """Write a snapshot of the traced Python heap, and the C allocator's figures beside it."""
-    tracemalloc.take_snapshot().dump(str(path))
+    """Write the allocators' figures, and a snapshot of the traced Python heap when tracing."""
+    if tracemalloc.is_tracing():
+        tracemalloc.take_snapshot().dump(str(path))
     figures = {**malloc_figures(), "pymalloc": pymalloc_figures()}
     path.with_name(f"{path.name}.malloc.json").write_text(json.dumps(figures))
 

@@ -75,15 +75,18 @@ def test_floor_growth_follows_the_lowest_reading_of_each_window() -> None:
 
 
 def test_a_passing_thread_is_not_growth_but_one_that_stays_is() -> None:
-    """Threads grow when the second half's most exceeds the first half's, not its first."""
+    """Threads grow when the last quarter's least exceeds the first half's, not its first."""
     steady = [_reading(i, 300.0, threads=28) for i in range(20)]
     # A thread that comes and goes, there at the last reading: first against last would
     # call this growth.
     passing = [_reading(i, 300.0, threads=29 if i in {3, 19} else 28) for i in range(20)]
+    # Two that come and go in the second half only: comparing maxima would call this growth.
+    late = [_reading(i, 300.0, threads=30 if i in {14, 15} else 28) for i in range(20)]
     staying = [_reading(i, 300.0, threads=29 if i >= 12 else 28) for i in range(20)]
     assert passing[0].threads < passing[-1].threads
     assert not grew(steady, lambda r: r.threads)
     assert not grew(passing, lambda r: r.threads)
+    assert not grew(late, lambda r: r.threads)
     assert grew(staying, lambda r: r.threads)
     assert not grew([], lambda r: r.threads)
 
