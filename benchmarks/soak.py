@@ -110,7 +110,10 @@ def allocator_env(allocator: str) -> dict[str, str]:
         library = Path(folder) / "libjemalloc.so.2"
         if library.is_file():
             return {"LD_PRELOAD": str(library), "MALLOC_CONF": JEMALLOC_CONF}
-    msg = "libjemalloc.so.2 not found (scripts/setup installs libjemalloc2 into the root)"
+    msg = (
+        "libjemalloc.so.2 not found: install libjemalloc2 (scripts/setup's root has it), "
+        "or measure glibc's allocator with --allocator glibc"
+    )
     raise FileNotFoundError(msg)
 
 
@@ -428,6 +431,10 @@ def main(argv: list[str]) -> int:
         help="hass's allocator: jemalloc as Home Assistant's container preloads it, or glibc's",
     )
     args = parser.parse_args(argv)
+    try:
+        allocator_env(args.allocator)
+    except FileNotFoundError as err:  # before anything starts
+        parser.error(str(err))
     config = SoakConfig(
         minutes=args.minutes,
         hass_python=args.hass_python,
