@@ -20,8 +20,8 @@ Python allocations and the report lists what grew most between the two. Not part
 import argparse
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 import json
 from pathlib import Path
 import shutil
@@ -99,7 +99,8 @@ class SoakConfig:
     hass_python: str
     artifacts: Path
     tracemalloc: bool = False
-    allocator: str = "jemalloc"
+    allocator: str = "glibc"
+    hass_env: Mapping[str, str] = field(default_factory=dict)  # what makes hass use allocator
 
 
 def allocator_env(allocator: str) -> dict[str, str]:
@@ -146,7 +147,7 @@ async def run(config: SoakConfig) -> dict[str, Any]:
         config_dir=config_dir,
         footage_dir=footage_dir,
         log_dir=run_dir,
-        hass_env=allocator_env(config.allocator),
+        hass_env=config.hass_env,
     )
     with Stack(settings) as stack:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=120)) as session:
@@ -432,7 +433,7 @@ def main(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        allocator_env(args.allocator)
+        hass_env = allocator_env(args.allocator)
     except FileNotFoundError as err:  # before anything starts
         parser.error(str(err))
     config = SoakConfig(
@@ -441,6 +442,7 @@ def main(argv: list[str]) -> int:
         artifacts=args.artifacts.resolve(),
         tracemalloc=args.tracemalloc,
         allocator=args.allocator,
+        hass_env=hass_env,
     )
     figures = asyncio.run(run(config))
     text = json.dumps(figures, indent=2)
